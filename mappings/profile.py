@@ -1,0 +1,159 @@
+"""The pain profile: what `mappings` learns about a patient, each fact with its evidence.
+
+Immutable and free of FHIR parsing, so `cards` can reason on it and tests can build one by hand.
+Concept ids (the strings in `findings`, `RedFlag.category`, `Medication.classes`,
+`DraftOrder.kinds`) are defined by the data files in `mappings/data/`; the ones the rules rely on
+are listed in `mappings/concepts.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a fact is believed: the resource, the coding (or text) that matched, and its date."""
+
+    resource: str  # "Condition/123"
+    concept: str  # the concept id that matched, e.g. "spasticity"
+    system: str  # the coding system, or "text" when a display/text matched by words
+    code: str  # the code, or the matched words for a text match
+    display: str  # the human display of what matched
+    date: date | None = None
+
+    def describe(self) -> str:
+        """One line for a card's "Why this card" list."""
+        when = f", {self.date.isoformat()}" if self.date else ""
+        code = "" if self.system == "text" else f" ({_system_name(self.system)} {self.code})"
+        return f"{self.display}{code}{when} [{self.resource}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Medication:
+    """An active medication (or a draft order's medication), resolved to ingredients and classes."""
+
+    resource: str  # "MedicationRequest/abc"
+    display: str
+    ingredients: tuple[str, ...]  # lower-case ingredient names, e.g. ("tizanidine",)
+    classes: frozenset[str]  # e.g. {"antispasticity"}
+    status: str
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """The latest usable Observation value for a quantity such as eGFR."""
+
+    value: float
+    unit: str
+    date: date | None
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlag:
+    """A red flag (hard: urgent evaluation) or a risk factor (soft: rule out first)."""
+
+    category: str  # concept id, e.g. "cauda_equina"
+    label: str  # e.g. "Cauda equina syndrome"
+    hard: bool
+    evidence: Evidence
+
+
+class Duration(StrEnum):
+    ACUTE = "acute"
+    SUBACUTE_CHRONIC = "subacute_chronic"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DraftOrder:
+    """One draft order from `context.draftOrders`, classified for the order hooks."""
+
+    reference: str  # "ServiceRequest/abc" (or "ServiceRequest/#2" when the draft has no id)
+    resource_type: str  # "MedicationRequest" or "ServiceRequest"
+    id: str | None
+    display: str  # best human label, "unnamed order" when nothing is coded yet
+    kinds: frozenset[str]  # e.g. {"spine_imaging"}, {"bed_rest"}, {"medication"}
+    medication: Medication | None = None
+    reason_concepts: frozenset[str] = frozenset()  # concepts in reasonCode, e.g. {"ms"}
+    evidence: tuple[Evidence, ...] = ()
+    # True for the orders the hook focuses on: order-select's `selections` (every draft when
+    # that list is empty), every draft for order-sign. Unselected drafts still count as
+    # "co-ordered" for interaction checks.
+    selected: bool = True
+
+
+_EMPTY: Mapping[str, tuple[Evidence, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class PainProfile:
+    """Everything the card rules need to know about one patient."""
+
+    patient_id: str | None = None
+    ms: tuple[Evidence, ...] = ()
+    ms_subtype: str | None = None  # "RRMS", "SPMS", "PPMS" for display
+    back_pain: tuple[Evidence, ...] = ()
+    onset: date | None = None
+    duration: Duration = Duration.UNKNOWN
+    neuropathic: tuple[Evidence, ...] = ()
+    spasticity: tuple[Evidence, ...] = ()
+    musculoskeletal: tuple[Evidence, ...] = ()
+    red_flags: tuple[RedFlag, ...] = ()
+    findings: Mapping[str, tuple[Evidence, ...]] = field(default_factory=lambda: _EMPTY)
+    meds: tuple[Medication, ...] = ()
+    age: int | None = None
+    egfr: Measurement | None = None
+    pain_documented: tuple[Evidence, ...] = ()
+
+    @property
+    def has_ms(self) -> bool:
+        return bool(self.ms)
+
+    @property
+    def has_back_pain(self) -> bool:
+        return bool(self.back_pain)
+
+    @property
+    def hard_red_flags(self) -> tuple[RedFlag, ...]:
+        return tuple(f for f in self.red_flags if f.hard)
+
+    @property
+    def risk_factors(self) -> tuple[RedFlag, ...]:
+        return tuple(f for f in self.red_flags if not f.hard)
+
+    def has(self, concept: str) -> bool:
+        """True when an active Condition/Observation matched `concept` (see `findings`)."""
+        return bool(self.findings.get(concept))
+
+    def evidence_for(self, concept: str) -> tuple[Evidence, ...]:
+        return self.findings.get(concept, ())
+
+    def meds_in(self, drug_class: str) -> tuple[Medication, ...]:
+        return tuple(m for m in self.meds if drug_class in m.classes)
+
+    def on(self, drug_class: str) -> bool:
+        return any(drug_class in m.classes for m in self.meds)
+
+    def takes(self, ingredient: str) -> bool:
+        return any(ingredient in m.ingredients for m in self.meds)
+
+
+_SYSTEM_NAMES = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://loinc.org": "LOINC",
+    "http://www.ama-assn.org/go/cpt": "CPT",
+}
+
+
+def _system_name(system: str) -> str:
+    return _SYSTEM_NAMES.get(system, system)

@@ -1,0 +1,29 @@
+"""Clinical thresholds, in one place.
+
+These are defaults from `clinical-rules.md` (and the treatment guide it cites). `mappings` uses the
+time windows; `cards` uses the rest. Change a number here, nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    # Back-pain duration: acute below this many days, subacute/chronic from it on (4 weeks).
+    chronic_after_days: int = 28
+    # Imaging is not routinely indicated before this many days without red flags (6 weeks).
+    imaging_after_days: int = 42
+    # eGFR and pain scores older than this are treated as unknown (12 months).
+    observation_max_age_days: int = 365
+    # NSAIDs: avoid at or above this age, below these eGFRs (mL/min/1.73m2).
+    older_adult_age: int = 65
+    egfr_reduced: float = 60.0
+    egfr_severe: float = 30.0
+    # Maximum daily doses quoted on cards.
+    acetaminophen_max_mg_per_day: int = 4000
+    tizanidine_max_mg_per_day: int = 36
+
+
+THRESHOLDS = Thresholds()
