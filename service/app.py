@@ -1,0 +1,162 @@
+"""The FastAPI application: discovery, the three hook services, feedback and health.
+
+Handlers are `async def` and read the raw body with orjson (the design's measured fast path);
+only the request envelope is validated, the FHIR data goes to `mappings` as plain dicts.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from time import perf_counter
+
+import httpx
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+import mappings
+from cards.model import response_body
+from service import pipeline
+from service.config import Settings, load_settings
+from service.discovery import SERVICES, ServiceDefinition, discovery_document
+from service.feedback_store import FeedbackStore
+from service.fhir import FhirClient
+from service.hooks import parse_body, read_hook_request, validate
+from service.logs import configure, log_event, where_it_failed
+from service.outcome import HTTPProblem, problem_response
+from service.prefetch import PrefetchUnavailable, resolve
+from service.protocol import FeedbackRequest
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure(settings.log_level)
+        if settings.auth == "off":
+            log_event(
+                "auth_off",
+                logging.WARNING,
+                message="MSCDS_AUTH=off: any caller can call the hooks; do not expose this server",
+            )
+        mappings.load_terminology()
+        app.state.store = await FeedbackStore.open(settings.async_database_url)
+        timeout = httpx.Timeout(settings.fhir_timeout_s)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            app.state.fhir = FhirClient(
+                http,
+                timeout_s=settings.fhir_timeout_s,
+                max_pages=settings.fhir_max_pages,
+                max_bytes=settings.fhir_max_response_bytes,
+            )
+            app.state.ready = True
+            # Start-up objects live for the whole process: keep them out of every collection.
+            gc.collect()
+            gc.freeze()
+            log_event("started", services=list(SERVICES), database=app.state.store.engine.name)
+            try:
+                yield
+            finally:
+                app.state.ready = False
+                await app.state.store.close()
+
+    app = FastAPI(
+        title="ms-backpain-cds",
+        version="0.1.0",
+        summary="CDS Hooks 2.0 service: back pain in multiple sclerosis",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ready = False
+
+    @app.exception_handler(HTTPProblem)
+    async def _problem(_: Request, exc: HTTPProblem) -> Response:
+        return problem_response(exc.status, exc.diagnostics, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
+        return problem_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        return problem_response(400, "invalid request")
+
+    def service_for(service_id: str) -> ServiceDefinition:
+        service = SERVICES.get(service_id)
+        if service is None:
+            raise HTTPProblem(404, f"no CDS service with id {service_id[:100]!r}")
+        return service
+
+    @app.get("/cds-services")
+    async def discovery() -> Response:
+        return _json(discovery_document())
+
+    @app.post("/cds-services/{service_id}")
+    async def call_service(service_id: str, request: Request) -> Response:
+        started = perf_counter()
+        fields: dict[str, object] = {"service": service_id[:100]}
+        status = 500
+        try:
+            service = service_for(service_id)
+            hook_request = read_hook_request(service, await request.body())
+            fields["hookInstance"] = hook_request.hookInstance
+            resolved = await resolve(service.prefetch, hook_request, request.app.state.fhir)
+            fields["fetched"] = resolved.fetched
+            cards = pipeline.evaluate(service, hook_request.context, resolved.resources)
+            fields["cards"] = len(cards)
+            fields["indicators"] = [c.indicator for c in cards]
+            status = 200
+            return _json(response_body(cards))
+        except HTTPProblem as exc:
+            status = exc.status
+            fields["problem"] = exc.diagnostics
+            raise
+        except PrefetchUnavailable as exc:
+            status = 412
+            fields["problem"] = str(exc)
+            return problem_response(412, str(exc))
+        except Exception as exc:
+            fields["error"] = type(exc).__name__
+            fields["at"] = where_it_failed(exc.__traceback__)[-3:]
+            return problem_response(500, "internal error while evaluating the hook")
+        finally:
+            fields["status"] = status
+            fields["ms"] = round((perf_counter() - started) * 1000, 2)
+            log_event("hook", logging.INFO if status < 500 else logging.ERROR, **fields)
+
+    @app.post("/cds-services/{service_id}/feedback")
+    async def feedback(service_id: str, request: Request) -> Response:
+        service = service_for(service_id)
+        body = validate(FeedbackRequest, parse_body(await request.body()))
+        try:
+            stored = await request.app.state.store.add(service.id, body.feedback)
+        except Exception as exc:
+            log_event("feedback_store_failed", logging.ERROR, error=type(exc).__name__)
+            raise HTTPProblem(503, "feedback store unavailable; retry later") from None
+        log_event("feedback", service=service.id, items=len(body.feedback), stored=stored)
+        return _json({"received": len(body.feedback), "stored": stored})
+
+    @app.get("/health")
+    async def health() -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/health/ready")
+    async def ready(request: Request) -> Response:
+        state = request.app.state
+        if state.ready and await state.store.ping():
+            return _json({"status": "ready"})
+        return problem_response(
+            503, "not ready: starting, stopping, or the database is unreachable"
+        )
+
+    return app

@@ -1,0 +1,139 @@
+"""The services this server offers, one per hook, and their prefetch templates.
+
+Distinct ids per hook: the CDS Hooks Sandbox keys services by `discoveryUrl/id`, so one id shared by
+three hooks would overwrite itself there. The templates ask only for what the rules read, and stay
+inside the STU2 token and query rules (a read, `patient=` searches, token lists, `_sort`, `_count`)
+so strict EHR FHIR servers accept them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+LOINC = "http://loinc.org"
+# eGFR (CKD-EPI 2021/2009, race-stratified and MDRD variants, method unspecified) and pain scores
+# (NRS, severity, BPI interference, PEG): LOINC codes of mappings/data (terminology.md G).
+EGFR_LOINC = (
+    "98979-8",
+    "98980-6",
+    "62238-1",
+    "88293-6",
+    "88294-4",
+    "48642-3",
+    "48643-1",
+    "77147-7",
+    "33914-3",
+    "69405-9",
+)
+PAIN_SCORE_LOINC = ("72514-3", "38208-5", "77565-0", "91148-7", "91147-9", "75893-8")
+
+
+def _codes(codes: tuple[str, ...]) -> str:
+    return ",".join(f"{LOINC}|{c}" for c in codes)
+
+
+PATIENT = "{{context.patientId}}"
+PREFETCH: dict[str, str] = {
+    "patient": f"Patient/{PATIENT}",
+    "conditions": f"Condition?patient={PATIENT}",
+    "medicationRequests": f"MedicationRequest?patient={PATIENT}&status=active,on-hold",
+    "medicationStatements": f"MedicationStatement?patient={PATIENT}&status=active,intended",
+    "egfr": f"Observation?patient={PATIENT}&code={_codes(EGFR_LOINC)}&_sort=-date&_count=50",
+    "painScores": (
+        f"Observation?patient={PATIENT}&code={_codes(PAIN_SCORE_LOINC)}&_sort=-date&_count=50"
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDefinition:
+    id: str
+    hook: str
+    title: str
+    description: str
+    prefetch: dict[str, str]
+    usage_requirements: str | None = None
+
+    def discovery_entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "hook": self.hook,
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "prefetch": dict(self.prefetch),
+        }
+        if self.usage_requirements:
+            entry["usageRequirements"] = self.usage_requirements
+        return entry
+
+
+_USAGE = (
+    "For clinicians caring for adults with multiple sclerosis. Reads the patient's Conditions, "
+    "active medications and recent eGFR and pain-score Observations, from prefetch or from the "
+    "FHIR server. Decision support only: every card explains itself and can be overridden."
+)
+
+SERVICES: dict[str, ServiceDefinition] = {
+    s.id: s
+    for s in (
+        ServiceDefinition(
+            id="ms-back-pain-patient-view",
+            hook="patient-view",
+            title="Back pain in multiple sclerosis",
+            description=(
+                "When an MS patient's chart opens: red flags first, then back-pain treatment "
+                "matched to its components (musculoskeletal, spasticity, neuropathic), with "
+                "medication-safety checks, or a prompt to ask about pain."
+            ),
+            prefetch=PREFETCH,
+            usage_requirements=_USAGE,
+        ),
+        ServiceDefinition(
+            id="ms-back-pain-order-select",
+            hook="order-select",
+            title="Back pain in MS: order checks",
+            description=(
+                "When orders are selected for an MS patient: flags spine imaging without red "
+                "flags, bed rest, opioids, unsafe NSAIDs and drug interactions (tizanidine with "
+                "CYP1A2 inhibitors), and suggests safer alternatives."
+            ),
+            prefetch=PREFETCH,
+            usage_requirements=_USAGE,
+        ),
+        ServiceDefinition(
+            id="ms-back-pain-order-sign",
+            hook="order-sign",
+            title="Back pain in MS: order checks at signing",
+            description=(
+                "When orders are signed for an MS patient: the same checks as at selection, "
+                "applied to every draft order."
+            ),
+            prefetch=PREFETCH,
+            usage_requirements=_USAGE,
+        ),
+    )
+}
+
+
+def discovery_document() -> dict[str, Any]:
+    return {"services": [s.discovery_entry() for s in SERVICES.values()]}
+
+
+def fill_template(template: str, context: dict[str, Any]) -> str | None:
+    """Replace `{{context.x}}` tokens with URL-encoded context values; None if one is missing."""
+    out = template
+    while "{{" in out:
+        start = out.index("{{")
+        end = out.find("}}", start)
+        if end < 0:
+            return None
+        token = out[start + 2 : end].strip()
+        value = (
+            context.get(token.removeprefix("context.")) if token.startswith("context.") else None
+        )
+        if not isinstance(value, str | int) or value == "":
+            return None
+        out = out[:start] + quote(str(value), safe="") + out[end + 2 :]
+    return out

@@ -1,0 +1,139 @@
+"""Durable, idempotent storage of card feedback (SQLite by default, PostgreSQL for many replicas).
+
+Clients may send the same feedback more than once (retries, several hook instances), so each item
+is keyed by a hash of its content: a repeat is stored once. A batch is written in one transaction,
+so a bad batch stores nothing. SQLite runs in WAL mode with `synchronous=FULL`: once the service
+has answered 200, the rows survive a crash of the process or the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from service.protocol import FeedbackItem
+
+metadata = MetaData()
+
+feedback_table = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(64), nullable=False, unique=True),
+    Column("service_id", Text, nullable=False),
+    Column("card_uuid", Text, nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("accepted_suggestions", JSON, nullable=True),
+    Column("override_reason", JSON, nullable=True),
+    Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def dedupe_key(service_id: str, item: FeedbackItem) -> str:
+    """Same service, card, outcome, suggestions, reason and timestamp: the same feedback."""
+    canonical = orjson.dumps(
+        [service_id, item.model_dump(mode="json", exclude_none=True)],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+class FeedbackStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    @classmethod
+    async def open(cls, url: str) -> FeedbackStore:
+        """Connect, and create the table if it is missing."""
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_durability)
+        store = cls(engine)
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        return store
+
+    async def add(self, service_id: str, items: list[FeedbackItem]) -> int:
+        """Store a batch in one transaction; returns how many items were new."""
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "dedupe_key": dedupe_key(service_id, item),
+                "service_id": service_id,
+                "card_uuid": item.card,
+                "outcome": item.outcome,
+                "accepted_suggestions": (
+                    [s.id for s in item.acceptedSuggestions] if item.acceptedSuggestions else None
+                ),
+                "override_reason": (
+                    item.overrideReason.model_dump(mode="json", exclude_none=True)
+                    if item.overrideReason
+                    else None
+                ),
+                "outcome_timestamp": item.outcomeTimestamp,
+                "received_at": now,
+            }
+            for item in items
+        ]
+        new = 0
+        async with self.engine.begin() as conn:
+            for row in rows:
+                stmt = self._insert(feedback_table).values(**row)
+                result = await conn.execute(
+                    stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+                )
+                new += result.rowcount or 0
+        return new
+
+    async def all(self, service_id: str | None = None) -> list[dict[str, Any]]:
+        query = select(feedback_table).order_by(feedback_table.c.id)
+        if service_id is not None:
+            query = query.where(feedback_table.c.service_id == service_id)
+        async with self.engine.connect() as conn:
+            result = await conn.execute(query)
+            return [dict(row._mapping) for row in result]
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_durability(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,180 @@
+"""Reading FHIR data: resources out of prefetch values, and fetches from the client's FHIR server.
+
+Every fetch is bounded (time, bytes, pages), follows `next` links only on the server it started
+from, and never follows redirects, so a request cannot steer the service to another host. The
+access token goes only to that server and never appears in an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+_ERROR_SEVERITIES = {"error", "fatal", None}
+
+
+class FhirError(Exception):
+    """The data could not be had; the message is safe to log (no token, no patient data)."""
+
+
+class OutcomeInPlace(FhirError):
+    """An OperationOutcome (or a Bundle carrying an error outcome) stands where data should be."""
+
+
+def _is_error_outcome(resource: dict[str, Any]) -> bool:
+    issues = resource.get("issue")
+    if not isinstance(issues, list) or not issues:
+        return True
+    return any(isinstance(i, dict) and i.get("severity") in _ERROR_SEVERITIES for i in issues)
+
+
+def resources_of(value: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """The resources in a prefetch value or search page, and its `next` link if any.
+
+    A Bundle's informational OperationOutcome entries are skipped; an error outcome, or an
+    OperationOutcome in place of the data, raises OutcomeInPlace (the spec: treat as absent).
+    """
+    if not isinstance(value, dict):
+        raise FhirError("not a FHIR resource")
+    kind = value.get("resourceType")
+    if kind == "OperationOutcome":
+        raise OutcomeInPlace("an OperationOutcome instead of data")
+    if kind != "Bundle":
+        if not isinstance(kind, str) or not kind:
+            raise FhirError("a JSON object without resourceType")
+        return [value], None
+    found: list[dict[str, Any]] = []
+    entries = value.get("entry")
+    for entry in entries if isinstance(entries, list) else ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "OperationOutcome":
+            if _is_error_outcome(resource):
+                raise OutcomeInPlace("a Bundle carrying an error OperationOutcome")
+            continue
+        found.append(resource)
+    return found, next_link(value)
+
+
+def next_link(bundle: dict[str, Any]) -> str | None:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else ():
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None
+
+
+def same_server(url: str, base: str) -> bool:
+    """True when `url` lies under `base` (scheme, host, port and path prefix)."""
+    u, b = urlsplit(url), urlsplit(base)
+    if (u.scheme, u.hostname, u.port) != (b.scheme, b.hostname, b.port):
+        return False
+    prefix = b.path.rstrip("/")
+    return u.path == prefix or u.path.startswith(prefix + "/")
+
+
+class FhirClient:
+    """Fetches prefetch templates from a FHIR server with one shared connection pool."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        timeout_s: float,
+        max_pages: int,
+        max_bytes: int,
+        allowed: Callable[[str], bool] = lambda base: True,
+    ) -> None:
+        self._http = http
+        self.timeout_s = timeout_s
+        self.max_pages = max_pages
+        self.max_bytes = max_bytes
+        self.allowed = allowed
+
+    async def fetch(self, base: str, query: str, token: str | None) -> list[dict[str, Any]]:
+        """Run one template (a read or a search) within the time budget."""
+        url = base.rstrip("/") + "/" + query.lstrip("/")
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                if "?" not in query:
+                    return await self._read(url, query.split("/", 1)[0], token)
+                return await self._pages(base, url, token, [])
+        except TimeoutError:
+            raise FhirError(f"FHIR server did not answer within {self.timeout_s:g} s") from None
+
+    async def follow(
+        self, base: str, url: str, token: str | None, have: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Continue a paginated prefetch value from its `next` link."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._pages(base, url, token, have)
+        except TimeoutError:
+            raise FhirError(f"FHIR server did not answer within {self.timeout_s:g} s") from None
+
+    async def _read(self, url: str, expected: str, token: str | None) -> list[dict[str, Any]]:
+        body = await self._get(url, token, missing_ok=True)
+        if body is None:
+            return []
+        if body.get("resourceType") != expected:
+            raise FhirError(f"a read of {expected} returned {body.get('resourceType')!r}")
+        return [body]
+
+    async def _pages(
+        self, base: str, url: str, token: str | None, have: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        resources = list(have)
+        seen: set[str] = set()
+        next_url: str | None = url
+        while next_url and next_url not in seen:  # a link back to a seen page ends the walk
+            if not same_server(next_url, base):
+                raise FhirError("a next link points away from the FHIR server")
+            if len(seen) >= self.max_pages:
+                raise FhirError(f"more than {self.max_pages} pages of search results")
+            seen.add(next_url)
+            page = await self._get(next_url, token)
+            if page is None or page.get("resourceType") != "Bundle":
+                raise FhirError("a search did not return a Bundle")
+            found, next_url = resources_of(page)
+            resources.extend(found)
+        return resources
+
+    async def _get(self, url: str, token: str | None, missing_ok: bool = False) -> dict | None:
+        headers = {"Accept": "application/fhir+json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            async with self._http.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                if status == 404 and missing_ok:
+                    return None
+                if status in (401, 403):
+                    raise FhirError(f"FHIR server refused access ({status})")
+                if not 200 <= status < 300:
+                    raise FhirError(f"FHIR server answered {status}")
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > self.max_bytes:
+                    raise FhirError("FHIR response larger than the configured limit")
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > self.max_bytes:
+                        raise FhirError("FHIR response larger than the configured limit")
+        except httpx.TimeoutException:
+            raise FhirError("FHIR server timed out") from None
+        except httpx.HTTPError as exc:
+            raise FhirError(f"FHIR server unreachable ({type(exc).__name__})") from None
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise FhirError("FHIR server answered with something other than JSON") from None
+        if not isinstance(body, dict):
+            raise FhirError("FHIR server answered with JSON that is not a resource")
+        return body

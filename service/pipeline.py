@@ -1,0 +1,42 @@
+"""The hook pipeline without HTTP: resources -> pain profile -> cards.
+
+Shared by the hook endpoints and the offline `evaluate` command, so what a tester sees on the
+command line is exactly what an EHR would get.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import cards
+import mappings
+from cards.model import Card
+from service.discovery import ServiceDefinition
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def evaluate(
+    service: ServiceDefinition,
+    context: dict[str, Any],
+    resources: list[dict[str, Any]],
+    *,
+    on: date | None = None,
+) -> list[Card]:
+    """The cards for one hook call, given every resource its prefetch resolved to."""
+    patient_id = str(context.get("patientId", ""))
+    profile = mappings.classify(resources, today=on or today(), patient_id=patient_id)
+    orders: tuple[mappings.DraftOrder, ...] = ()
+    if service.hook in ("order-select", "order-sign"):
+        selections = context.get("selections") if service.hook == "order-select" else None
+        orders = mappings.classify_orders(context.get("draftOrders"), selections=selections)
+    return cards.cards_for(
+        service.hook,
+        profile,
+        patient_id=patient_id,
+        user_id=str(context.get("userId", "")),
+        orders=orders,
+    )

@@ -1,0 +1,122 @@
+"""Prefetch resolution, following the spec's table key by key.
+
+present -> use it; `null` -> known empty; absent, or an OperationOutcome in its place -> fetch the
+template from `fhirServer`; a paginated Bundle -> follow `next`. Every key is required: the safety
+checks need the medications and eGFR as much as the diagnoses, so when any key can be had neither
+way the hook answers 412 rather than advise on half the chart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from service.discovery import fill_template
+from service.fhir import FhirClient, FhirError, resources_of
+from service.protocol import HookRequest
+
+
+class PrefetchUnavailable(Exception):
+    """Required data could be had neither from prefetch nor from the FHIR server (412)."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        self.reasons = reasons
+        detail = "; ".join(f"{key}: {why}" for key, why in sorted(reasons.items()))
+        super().__init__(f"required data unavailable ({detail})")
+
+
+@dataclass
+class Resolved:
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)  # keys fetched from the FHIR server
+    missing: list[str] = field(default_factory=list)  # keys left empty (offline evaluation only)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetch:
+    key: str
+    query: str | None = None  # a filled template
+    next_url: str | None = None  # continue a paginated prefetch value
+    have: tuple[dict[str, Any], ...] = ()
+
+
+async def resolve(
+    templates: dict[str, str],
+    request: HookRequest,
+    client: FhirClient | None,
+    *,
+    offline: bool = False,
+) -> Resolved:
+    """All resources the templates ask for; raise PrefetchUnavailable when some cannot be had.
+
+    With `offline=True` (the `evaluate` command) nothing is fetched: absent keys are recorded in
+    `missing` and treated as empty.
+    """
+    prefetch = request.prefetch or {}
+    resolved = Resolved()
+    todo: list[_Fetch] = []
+    for key, template in templates.items():
+        if key in prefetch:
+            value = prefetch[key]
+            if value is None:  # the client looked and found nothing
+                continue
+            try:
+                found, next_url = resources_of(value)
+            except FhirError:
+                todo.append(_Fetch(key, query=fill_template(template, request.context)))
+                continue
+            if next_url:
+                todo.append(_Fetch(key, next_url=next_url, have=tuple(found)))
+            else:
+                resolved.resources.extend(found)
+        else:
+            todo.append(_Fetch(key, query=fill_template(template, request.context)))
+    if not todo:
+        return resolved
+    if offline:
+        for job in todo:
+            resolved.resources.extend(job.have)
+            resolved.missing.append(job.key)
+        return resolved
+
+    reasons = _unfetchable(todo, request, client)
+    if reasons:
+        raise PrefetchUnavailable(reasons)
+    assert client is not None and request.fhirServer is not None
+    token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
+    results = await asyncio.gather(
+        *(_run(client, request.fhirServer, job, token) for job in todo), return_exceptions=True
+    )
+    for job, result in zip(todo, results, strict=True):
+        if isinstance(result, FhirError):
+            reasons[job.key] = str(result)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            resolved.resources.extend(result)
+            resolved.fetched.append(job.key)
+    if reasons:
+        raise PrefetchUnavailable(reasons)
+    return resolved
+
+
+def _unfetchable(
+    todo: list[_Fetch], request: HookRequest, client: FhirClient | None
+) -> dict[str, str]:
+    if not request.fhirServer:
+        return {job.key: "not in prefetch and no fhirServer to fetch it from" for job in todo}
+    if client is None or not client.allowed(request.fhirServer):
+        return {job.key: "not in prefetch and fhirServer is not an allowed server" for job in todo}
+    return {
+        job.key: "the prefetch template needs a context value that is missing"
+        for job in todo
+        if job.query is None and job.next_url is None
+    }
+
+
+async def _run(client: FhirClient, base: str, job: _Fetch, token: str | None) -> list[dict]:
+    if job.next_url is not None:
+        return await client.follow(base, job.next_url, token, list(job.have))
+    assert job.query is not None
+    return await client.fetch(base, job.query, token)
