@@ -1,0 +1,118 @@
+"""Turning a rule's decision into a Card: stable ids, Markdown detail, source, overrides.
+
+Card uuids are uuid5 over (patient, card kind, the evidence quoted), so the same situation gives the
+same uuid on every call and feedback lines up; suggestion uuids derive from their card's uuid.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cards.content import CARDS, HEADINGS
+from cards.model import Action, Card, Suggestion
+from cards.products import LINKS, OVERRIDE_REASONS, SOURCES
+from mappings.profile import Evidence
+
+_NAMESPACE = uuid.UUID("6f3c7a52-2b8e-5d43-9a0f-1c2d3e4f5a6b")
+_MAX_SUMMARY = 139
+_MAX_QUOTE = 200
+_UNSAFE = str.maketrans({"<": "‹", ">": "›", "`": "'", "|": "/", "\\": "/"})
+
+
+def plain(text: object, limit: int = _MAX_QUOTE) -> str:
+    """Text from the EHR made safe to quote in Markdown: one line, no HTML, bounded length."""
+    s = " ".join(str(text).split()).translate(_UNSAFE)
+    s = re.sub(r"^[#>*+\-\d.]+\s", "", s)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def card_uuid(patient_id: str, kind: str, evidence: Iterable[Evidence], *extra: str) -> str:
+    keys = sorted({f"{e.resource}|{e.concept}|{e.system}|{e.code}" for e in evidence})
+    return str(uuid.uuid5(_NAMESPACE, "\n".join([patient_id, kind, *extra, *keys])))
+
+
+def fit_summary(template: str, **values: str) -> str:
+    """Fill a summary template, shortening the filled-in values until it fits."""
+    clean = {k: plain(v, 120) for k, v in values.items()}
+    text = template.format(**clean)
+    while len(text) > _MAX_SUMMARY and clean:
+        longest = max(clean, key=lambda k: len(clean[k]))
+        if len(clean[longest]) <= 8:
+            break
+        clean[longest] = clean[longest][
+            : max(8, len(clean[longest]) - (len(text) - _MAX_SUMMARY) - 1)
+        ]
+        clean[longest] = clean[longest].rstrip() + "…"
+        text = template.format(**clean)
+    return text[:_MAX_SUMMARY]
+
+
+@dataclass
+class Draft:
+    """A card being assembled by a rule."""
+
+    kind: str
+    summary: str
+    do: list[str] = field(default_factory=list)
+    cautions: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # extra "Why" lines (e.g. the order itself)
+    suggestions: list[tuple[str, str, Sequence[Action], bool]] = field(default_factory=list)
+    selection: str | None = None
+    id_extra: tuple[str, ...] = ()
+
+
+def suggestion(key: str, label: str, actions: Sequence[Action], recommended: bool = False):
+    return (key, label, actions, recommended)
+
+
+def create(description: str, resource: dict[str, Any]) -> Action:
+    return Action(type="create", description=description, resource=resource)
+
+
+def delete(description: str, reference: str) -> Action:
+    return Action(type="delete", description=description, resourceId=reference)
+
+
+def finish(draft: Draft, patient_id: str) -> Card:
+    text = CARDS[draft.kind]
+    cid = card_uuid(patient_id, draft.kind, draft.evidence, *draft.id_extra)
+    base = uuid.UUID(cid)
+    suggestions = tuple(
+        Suggestion(
+            label=label,
+            uuid=str(uuid.uuid5(base, key)),
+            isRecommended=True if recommended else None,
+            actions=tuple(actions),
+        )
+        for key, label, actions, recommended in draft.suggestions
+    )
+    return Card(
+        uuid=cid,
+        summary=draft.summary,
+        detail=_detail(text.lead, draft),
+        indicator=text.indicator,
+        source=SOURCES[text.source],
+        suggestions=suggestions,
+        selectionBehavior=(draft.selection or "any") if suggestions else None,
+        overrideReasons=tuple(OVERRIDE_REASONS[k] for k in text.overrides),
+        links=tuple(LINKS[k] for k in text.links),
+    )
+
+
+def _detail(lead: str, draft: Draft) -> str:
+    parts = [f"**{lead}**"]
+    if draft.do:
+        parts.append(f"### {HEADINGS['do']}\n" + "\n".join(f"- {line}" for line in draft.do))
+    if draft.cautions:
+        parts.append(
+            f"### {HEADINGS['cautions']}\n" + "\n".join(f"- {line}" for line in draft.cautions)
+        )
+    why = [*draft.notes, *dict.fromkeys(plain(e.describe()) for e in draft.evidence)]
+    if why:
+        parts.append(f"### {HEADINGS['why']}\n" + "\n".join(f"- {line}" for line in why))
+    return "\n\n".join(parts)

@@ -1,0 +1,419 @@
+"""patient-view rules (clinical rules sections 3-5): which cards a pain profile earns.
+
+Each rule is a plain function of the profile returning a finished Card or None. Wording comes from
+`cards.content`; safety decisions from `cards.safety`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cards import safety
+from cards.build import Draft, create, finish, fit_summary, suggestion
+from cards.content import CARDS, CONCERNS, LEFT_OUT, MS_NUANCE
+from cards.model import Card
+from cards.products import DRUGS, SERVICES
+from cards.resources import proposal
+from mappings.concepts import MS_COMMON_FINDINGS
+from mappings.profile import Duration, Evidence, Medication, PainProfile, RedFlag
+from mappings.thresholds import THRESHOLDS as T
+
+_BLADDER = ("urinary_retention", "urinary_incontinence")
+_CAUDA_SIGNS = ("saddle_anaesthesia", "bowel_incontinence")
+
+
+def hard_flags(profile: PainProfile) -> tuple[RedFlag, ...]:
+    """The hard red flags, plus cauda equina inferred from back pain + bladder + saddle/bowel."""
+    flags = profile.hard_red_flags
+    if profile.has_back_pain and not any(f.category == "cauda_equina" for f in flags):
+        bladder = [e for c in _BLADDER for e in profile.evidence_for(c)]
+        signs = [e for c in _CAUDA_SIGNS for e in profile.evidence_for(c)]
+        if bladder and signs:
+            label = "Possible cauda equina syndrome (bladder change with saddle or bowel signs)"
+            flags += (RedFlag("cauda_equina", label, True, signs[0]),)
+    return flags
+
+
+def ms_nuance(profile: PainProfile) -> str | None:
+    """Say that bladder, gait and weakness findings alone are not red flags in MS."""
+    found = [
+        profile.evidence_for(c)[0].display
+        for c in MS_COMMON_FINDINGS
+        if c != "saddle_anaesthesia" and profile.has(c)
+    ]
+    if not found:
+        return None
+    names = ", ".join(dict.fromkeys(found))
+    many = len(found) > 1
+    return MS_NUANCE.format(
+        findings=names, verb="are" if many else "is", is_are="are" if many else "is"
+    )
+
+
+def _names(meds: tuple[Medication, ...]) -> str:
+    return ", ".join(dict.fromkeys(m.display for m in meds))
+
+
+def _left_out(drug: str, reasons: list[str]) -> str:
+    return LEFT_OUT.format(drug=drug, reasons="; ".join(reasons))
+
+
+def _text(concerns: tuple[safety.Concern, ...]) -> list[str]:
+    return [c.text for c in concerns]
+
+
+def _evidence(concerns: tuple[safety.Concern, ...]) -> list[Evidence]:
+    return [e for c in concerns for e in c.evidence]
+
+
+def _med(key: str, patient_id: str, reasons: list[Evidence]):
+    drug = DRUGS[key]
+    return create(f"Propose {drug.display}: {drug.dosage}", proposal(key, patient_id, reasons))
+
+
+def _service(key: str, patient_id: str, reasons: list[Evidence]):
+    service = SERVICES[key]
+    return create(f"Propose {service.text}", proposal(key, patient_id, reasons))
+
+
+def red_flag(p: PainProfile, pid: str, flags: tuple[RedFlag, ...]) -> Card:
+    text = CARDS["red-flag"]
+    labels = ", ".join(dict.fromkeys(f.label for f in flags))
+    d = Draft("red-flag", fit_summary(text.summaries["default"], flags=labels))
+    d.do = [text.advice["evaluate"]]
+    if any(f.category in ("cauda_equina", "cord_compression") for f in flags):
+        d.do.append(text.advice["emergency"])
+    d.do += [text.advice["imaging"], text.advice["held"]]
+    if p.risk_factors:
+        d.cautions.append("Also recorded: " + ", ".join(f.label for f in p.risk_factors) + ".")
+    if nuance := ms_nuance(p):
+        d.cautions.append(nuance)
+    d.evidence = [f.evidence for f in flags] + [f.evidence for f in p.risk_factors]
+    reasons = [f.evidence for f in flags] + list(p.back_pain)
+    d.suggestions.append(
+        suggestion(
+            "spine-mri",
+            "Urgent MRI of the spine",
+            [_service("spine_mri_urgent", pid, reasons)],
+            True,
+        )
+    )
+    return finish(d, pid)
+
+
+def red_flag_risk(p: PainProfile, pid: str) -> Card | None:
+    if not p.has_back_pain or not p.risk_factors:
+        return None
+    text = CARDS["red-flag-risk"]
+    labels = ", ".join(dict.fromkeys(f.label for f in p.risk_factors))
+    d = Draft("red-flag-risk", fit_summary(text.summaries["default"], flags=labels))
+    d.do = [text.advice["assess"], text.advice["imaging"]]
+    if nuance := ms_nuance(p):
+        d.cautions.append(nuance)
+    d.evidence = [f.evidence for f in p.risk_factors] + list(p.back_pain)
+    return finish(d, pid)
+
+
+def pain_not_assessed(p: PainProfile, pid: str) -> Card | None:
+    if p.has_back_pain or p.pain_documented:
+        return None
+    text = CARDS["pain-not-assessed"]
+    d = Draft("pain-not-assessed", text.summaries["default"])
+    d.do = [text.advice["ask"], text.advice["record"]]
+    d.evidence = list(p.ms)
+    d.notes = ["No back-pain condition and no pain score in the last 12 months."]
+    return finish(d, pid)
+
+
+def first_line(p: PainProfile, pid: str) -> Card:
+    text = CARDS["first-line"]
+    a = text.advice
+    d = Draft("first-line", "")
+    d.evidence = list(p.back_pain) + list(p.musculoskeletal)
+    nsaids, apap = p.meds_in("nsaid"), p.meds_in("acetaminophen")
+    risks = safety.nsaid_concerns(p, p.meds)
+    variant = "none"
+    if nsaids:
+        d.do.append(a["on_analgesic"].format(drugs=_names(nsaids)))
+        d.cautions.append(
+            _left_out("a new NSAID", [CONCERNS["already_taken"].format(what=_names(nsaids))])
+        )
+        if risks:
+            d.cautions.append(
+                "The current NSAID carries risks for this patient ("
+                + "; ".join(_text(risks))
+                + "): consider switching to acetaminophen."
+            )
+    elif risks:
+        d.cautions.append(_left_out("NSAIDs (ibuprofen, naproxen)", _text(risks)))
+        if apap:
+            d.do.append(a["on_analgesic"].format(drugs=_names(apap)))
+        else:
+            variant = "acetaminophen"
+            d.do.append(a["acetaminophen"])
+            d.suggestions.append(
+                suggestion(
+                    "acetaminophen",
+                    DRUGS["acetaminophen"].label,
+                    [_med("acetaminophen", pid, d.evidence)],
+                )
+            )
+    else:
+        variant = "nsaid"
+        d.do.append(a["nsaid"])
+        if apap:
+            d.do.append(a["on_analgesic"].format(drugs=_names(apap)))
+        d.suggestions.append(
+            suggestion("ibuprofen", DRUGS["ibuprofen"].label, [_med("ibuprofen", pid, d.evidence)])
+        )
+    if variant == "acetaminophen" and (liver := safety.hepatic(p)):
+        d.cautions.append(
+            f"{liver.text}: acetaminophen needs a lower maximum than {T.acetaminophen_max_mg_per_day / 1000:g} "
+            "g a day; check liver function."
+        )
+    d.evidence += _evidence(risks)
+    d.do += [a["stay_active"], a["physiotherapy"]]
+    if p.spasticity or p.neuropathic:
+        d.do.append(a["components"])
+    if p.risk_factors:
+        d.cautions.insert(0, a["risk_factors"])
+    if nuance := ms_nuance(p):
+        d.cautions.append(nuance)
+    d.suggestions.append(
+        suggestion(
+            "physiotherapy",
+            "Refer to physiotherapy",
+            [_service("physiotherapy", pid, list(p.back_pain))],
+        )
+    )
+    d.summary = fit_summary(text.summaries[variant], drug="ibuprofen")
+    return finish(d, pid)
+
+
+def spasticity(p: PainProfile, pid: str) -> Card | None:
+    if not p.spasticity or not p.has_back_pain:
+        return None
+    text = CARDS["spasticity"]
+    a = text.advice
+    d = Draft("spasticity", "")
+    d.evidence = list(p.spasticity) + list(p.back_pain)
+    current = p.meds_in("antispasticity")
+    if current:
+        d.summary = fit_summary(text.summaries["titrate"], drug=_names(current))
+        d.do = [a["titrate"].format(drugs=_names(current)), a["phasic"], a["physiotherapy"]]
+        if len(current) > 1:
+            d.cautions.append(CONCERNS["duplicate"].format(what=_names(current)).capitalize() + ".")
+        if p.on("opioid"):
+            d.cautions.append("Taken with an opioid: added sedation and respiratory depression.")
+        if any("tizanidine" in m.ingredients for m in current):
+            contra, avoid = safety.tizanidine_blockers(p, p.meds)
+            for c in (*contra, *avoid):
+                d.cautions.append(f"Tizanidine: {c.text}.")
+                d.evidence += c.evidence
+        return finish(d, pid)
+
+    options: list[str] = []
+    renal = safety.baclofen_renal(p)
+    if renal and safety.egfr_below(p, T.egfr_severe):
+        d.cautions.append(_left_out("baclofen", [renal.text]))
+        d.evidence += renal.evidence
+    else:
+        key = "baclofen_renal" if renal else "baclofen"
+        d.do.append(a[key])
+        if renal:
+            d.evidence += renal.evidence
+        options.append(key)
+    contra, avoid = safety.tizanidine_blockers(p, p.meds)
+    if contra or avoid:
+        d.cautions.append(_left_out("tizanidine", _text(contra + avoid)))
+        d.evidence += _evidence(contra + avoid)
+    else:
+        d.do.append(a["tizanidine"])
+        options.append("tizanidine")
+    d.do += [a["physiotherapy"], a["phasic"]]
+    others = p.meds_in("muscle_relaxant_other")
+    if others:
+        d.cautions.append(
+            f"Already on another muscle relaxant ({_names(others)}): avoid two together."
+        )
+    if p.on("opioid"):
+        d.cautions.append("Active opioid: antispasticity drugs add to sedation; start low.")
+    for i, key in enumerate(options):
+        d.suggestions.append(
+            suggestion(key, DRUGS[key].label, [_med(key, pid, d.evidence[:3])], i == 0)
+        )
+    d.selection = "at-most-one"
+    if len(options) == 2:
+        d.summary = text.summaries["both"]
+    elif options:
+        d.summary = fit_summary(text.summaries["one"], drug=DRUGS[options[0]].ingredient)
+    else:
+        d.summary = text.summaries["none"]
+    return finish(d, pid)
+
+
+def neuropathic(p: PainProfile, pid: str) -> Card | None:
+    if not p.neuropathic or not (p.has_back_pain or p.pain_documented):
+        return None
+    on_gaba, on_tca, on_snri = p.meds_in("gabapentinoid"), p.meds_in("tca"), p.meds_in("snri")
+    if on_gaba and (on_tca or on_snri):
+        return None  # both mechanisms already used: nothing new to say (see refractory card)
+    text = CARDS["neuropathic"]
+    a = text.advice
+    d = Draft("neuropathic", "")
+    d.evidence = list(p.neuropathic) + list(p.back_pain or p.pain_documented)
+    options: list[str] = []
+    if on_tca or on_snri:
+        d.cautions.append(
+            _left_out(
+                "amitriptyline", [CONCERNS["already_taken"].format(what=_names(on_tca + on_snri))]
+            )
+        )
+    elif risks := safety.tca_concerns(p, p.meds):
+        d.cautions.append(_left_out("amitriptyline (TCA)", _text(risks)))
+        d.evidence += _evidence(risks)
+    else:
+        d.do.append(a["amitriptyline"])
+        options.append("amitriptyline")
+    if on_gaba:
+        d.cautions.append(
+            _left_out("gabapentin", [CONCERNS["already_taken"].format(what=_names(on_gaba))])
+        )
+    else:
+        concerns = safety.gabapentinoid_concerns(p, p.meds)
+        renal = safety.egfr_below(p, T.egfr_reduced)
+        key = "gabapentin_renal" if renal else "gabapentin"
+        d.do.append(a[key])
+        for c in concerns:
+            if c.key == "opioid":
+                d.cautions.append(f"Gabapentin with an {c.text}: start low, warn about drowsiness.")
+            d.evidence += c.evidence
+        options.append(key)
+    d.do += [a["combine"], a["alternatives"]]
+    for i, key in enumerate(options):
+        d.suggestions.append(
+            suggestion(key, DRUGS[key].label, [_med(key, pid, d.evidence[:3])], i == 0)
+        )
+    d.selection = "at-most-one"
+    current = on_gaba + on_tca + on_snri
+    if current and options:
+        d.summary = fit_summary(
+            text.summaries["add"], current=_names(current), drug=DRUGS[options[0]].ingredient
+        )
+    elif len(options) == 2:
+        d.summary = text.summaries["both"]
+    elif options:
+        d.summary = text.summaries["gabapentin"]
+    else:
+        d.summary = text.summaries["none"]
+    return finish(d, pid)
+
+
+def chronic_care(p: PainProfile, pid: str) -> Card | None:
+    if p.duration is not Duration.SUBACUTE_CHRONIC or not p.has_back_pain:
+        return None
+    text = CARDS["chronic-care"]
+    d = Draft("chronic-care", text.summaries["default"])
+    d.do = list(text.advice.values())
+    d.evidence = list(p.back_pain)
+    if p.onset:
+        d.notes = [f"Back pain since {p.onset.isoformat()}."]
+    for key, label in (
+        ("exercise_therapy", "Refer for exercise therapy"),
+        ("cbt", "Refer for CBT"),
+    ):
+        d.suggestions.append(suggestion(key, label, [_service(key, pid, d.evidence)]))
+    return finish(d, pid)
+
+
+def refractory_spasticity(p: PainProfile, pid: str) -> Card | None:
+    oral = tuple(
+        m for m in p.meds_in("antispasticity") if {"baclofen", "tizanidine"} & set(m.ingredients)
+    )
+    if not (p.spasticity and oral and p.duration is Duration.SUBACUTE_CHRONIC):
+        return None
+    text = CARDS["refractory-spasticity"]
+    d = Draft("refractory-spasticity", fit_summary(text.summaries["default"], drugs=_names(oral)))
+    d.do = list(text.advice.values())
+    d.evidence = list(p.spasticity) + [m.evidence for m in oral] + list(p.back_pain)
+    reasons = list(p.spasticity)
+    d.suggestions = [
+        suggestion(
+            "botox",
+            "Refer for botulinum toxin (focal spasticity)",
+            [_service("botulinum_toxin", pid, reasons)],
+        ),
+        suggestion(
+            "itb",
+            "Refer for intrathecal baclofen assessment",
+            [_service("intrathecal_baclofen", pid, reasons)],
+        ),
+    ]
+    d.selection = "at-most-one"
+    return finish(d, pid)
+
+
+def refractory_neuropathic(p: PainProfile, pid: str) -> Card | None:
+    gaba, other = p.meds_in("gabapentinoid"), p.meds_in("tca") + p.meds_in("snri")
+    if not (p.neuropathic and gaba and other and p.duration is Duration.SUBACUTE_CHRONIC):
+        return None
+    text = CARDS["refractory-neuropathic"]
+    drugs = _names(gaba + other)
+    d = Draft("refractory-neuropathic", fit_summary(text.summaries["default"], drugs=drugs))
+    d.do = list(text.advice.values())
+    d.evidence = list(p.neuropathic) + [m.evidence for m in gaba + other]
+    return finish(d, pid)
+
+
+def opioid_active(p: PainProfile, pid: str) -> Card | None:
+    opioids = p.meds_in("opioid")
+    if not opioids:
+        return None
+    text = CARDS["opioid-active"]
+    others = tuple(m for m in safety.cns_depressants(p.meds) if "opioid" not in m.classes)
+    d = Draft("opioid-active", "")
+    d.do = [text.advice["review"]]
+    d.evidence = [m.evidence for m in opioids + others]
+    if others:
+        d.summary = fit_summary(text.summaries["cns"], drugs=_names(opioids), others=_names(others))
+        d.cautions.append(text.advice["cns"].format(others=_names(others)))
+    else:
+        d.summary = fit_summary(text.summaries["default"], drugs=_names(opioids))
+    return finish(d, pid)
+
+
+def dmt_injection_pain(p: PainProfile, pid: str) -> Card | None:
+    dmts = p.meds_in("dmt_injectable")
+    if not dmts or not (p.pain_documented or p.has_back_pain):
+        return None
+    text = CARDS["dmt-injection-pain"]
+    d = Draft("dmt-injection-pain", fit_summary(text.summaries["default"], drugs=_names(dmts)))
+    d.do = [text.advice["technique"]]
+    d.evidence = [m.evidence for m in dmts] + list(p.pain_documented or p.back_pain)
+    return finish(d, pid)
+
+
+_TREATMENT: tuple[Callable[[PainProfile, str], Card | None], ...] = (
+    spasticity,
+    neuropathic,
+    chronic_care,
+    refractory_spasticity,
+    refractory_neuropathic,
+)
+
+
+def patient_view_cards(p: PainProfile, pid: str) -> list[Card]:
+    """Every patient-view card the profile earns. Treatment waits when a hard red flag is present."""
+    cards: list[Card | None] = []
+    flags = hard_flags(p)
+    if flags:
+        cards.append(red_flag(p, pid, flags))
+    else:
+        cards.append(red_flag_risk(p, pid))
+    cards.append(pain_not_assessed(p, pid))
+    if p.has_back_pain and not flags:
+        cards.append(first_line(p, pid))
+    if not flags:
+        cards += [rule(p, pid) for rule in _TREATMENT]
+    cards += [opioid_active(p, pid), dmt_injection_pain(p, pid)]
+    return [c for c in cards if c is not None]
