@@ -56,8 +56,8 @@ CARDS: dict[str, CardText] = {
             kind="red-flag",
             hook="patient-view",
             indicator="critical",
-            trigger="Back pain context with a hard red flag (cauda equina, cord compression, spinal "
-            "infection, spinal malignancy, vertebral fracture).",
+            trigger="A hard red flag (cauda equina, cord compression, spinal infection, spinal "
+            "malignancy, vertebral fracture).",
             summaries={
                 "default": "Red flag ({flags}): evaluate urgently before treating back pain; "
                 "spine MRI is appropriate"
@@ -200,7 +200,8 @@ CARDS: dict[str, CardText] = {
             "anticonvulsant, not just analgesics.",
             advice={
                 "amitriptyline": "**Amitriptyline** (TCA): first line for burning dysesthesias, "
-                "the most common chronic MS pain syndrome. 10 mg at night, slowly up to 25 to 50 mg.",
+                "the most common chronic MS pain syndrome. 10 mg at night, slowly up to 25 to 50 "
+                "mg.",
                 "gabapentin": "**Gabapentin**: alternative or add-on. 300 mg at night, up by "
                 "300 mg every 1 to 3 days to 300 mg three times a day.",
                 "gabapentin_renal": f"**Gabapentin** at a renal dose (eGFR below {_EGFR_LOW}): "
@@ -211,7 +212,8 @@ CARDS: dict[str, CardText] = {
                 "venlafaxine (SNRIs) instead of a TCA.",
             },
             suggests="Amitriptyline 10 mg (recommended, first line) or gabapentin 300 mg "
-            "(at-most-one); gabapentin 100 mg when eGFR is low; adds the other mechanism when on one.",
+            "(at-most-one); gabapentin 100 mg when eGFR is low; adds the other mechanism when on "
+            "one.",
         ),
         CardText(
             kind="chronic-care",
@@ -225,14 +227,15 @@ CARDS: dict[str, CardText] = {
             lead=f"Back pain beyond {_WEEKS_CHRONIC} weeks: continue first-line care and add "
             "non-drug treatments.",
             advice={
-                "exercise": "**Structured exercise therapy**, individually tailored and supervised, "
-                "with stretching and strengthening (about 10 points less pain on a 100-point scale).",
+                "exercise": "**Structured exercise therapy**, individually tailored and "
+                "supervised, with stretching and strengthening (about 10 points less pain on a "
+                "100-point scale).",
                 "cbt": "**Cognitive behavioural therapy** (10 to 20 points less pain on a "
                 "100-point scale).",
                 "yoga_massage": "**Yoga** (Iyengar style improves pain and function at 24 weeks) "
                 "or **massage**.",
-                "acupuncture": "Consider **acupuncture** (as an adjunct) or **spinal manipulation** "
-                "by a trained provider.",
+                "acupuncture": "Consider **acupuncture** (as an adjunct) or **spinal "
+                "manipulation** by a trained provider.",
             },
             suggests="Exercise therapy and CBT referrals (any).",
             links=("acp",),
@@ -291,8 +294,8 @@ CARDS: dict[str, CardText] = {
             lead="Reserve opioids for severe, disabling pain uncontrolled by other measures "
             "(substantial abuse risk).",
             advice={
-                "review": "Review the need, dose and duration; make sure first-line and MS-specific "
-                "treatments have been tried.",
+                "review": "Review the need, dose and duration; make sure first-line and "
+                "MS-specific treatments have been tried.",
                 "cns": "**CNS depressants together**: {others}. Combined with an opioid they add "
                 "to sedation and respiratory depression; use the lowest doses and review.",
             },

@@ -168,8 +168,8 @@ def first_line(p: PainProfile, pid: str) -> Card:
         )
     if variant == "acetaminophen" and (liver := safety.hepatic(p)):
         d.cautions.append(
-            f"{liver.text}: acetaminophen needs a lower maximum than {T.acetaminophen_max_mg_per_day / 1000:g} "
-            "g a day; check liver function."
+            f"{liver.text}: acetaminophen needs a lower maximum than "
+            f"{T.acetaminophen_max_mg_per_day / 1000:g} g a day; check liver function."
         )
     d.evidence += _evidence(risks)
     d.do += [a["stay_active"], a["physiotherapy"]]
@@ -403,7 +403,7 @@ _TREATMENT: tuple[Callable[[PainProfile, str], Card | None], ...] = (
 
 
 def patient_view_cards(p: PainProfile, pid: str) -> list[Card]:
-    """Every patient-view card the profile earns. Treatment waits when a hard red flag is present."""
+    """Every patient-view card the profile earns; treatment waits while a hard red flag stands."""
     cards: list[Card | None] = []
     flags = hard_flags(p)
     if flags:

@@ -62,8 +62,8 @@ DRUGS: dict[str, DrugProduct] = {
             "197805",
             "ibuprofen 400 MG Oral Tablet",
             "Ibuprofen 400 mg",
-            "400 mg by mouth every 6 to 8 hours as needed, with food. Lowest effective dose for the "
-            f"shortest time; no more than {IBUPROFEN_MAX_MG_PER_DAY:,} mg a day without review.",
+            "400 mg by mouth every 6 to 8 hours as needed, with food. Lowest effective dose for "
+            f"the shortest time; at most {IBUPROFEN_MAX_MG_PER_DAY:,} mg a day without review.",
         ),
         DrugProduct(
             "acetaminophen",
@@ -113,8 +113,8 @@ DRUGS: dict[str, DrugProduct] = {
             "310431",
             "gabapentin 300 MG Oral Capsule",
             "Gabapentin 300 mg",
-            "300 mg by mouth at night; increase by 300 mg every 1 to 3 days to 300 mg three times a "
-            f"day as tolerated (maximum {GABAPENTIN_MAX_MG_PER_DAY:,} mg a day).",
+            "300 mg by mouth at night; increase by 300 mg every 1 to 3 days to 300 mg three times "
+            f"a day as tolerated (maximum {GABAPENTIN_MAX_MG_PER_DAY:,} mg a day).",
         ),
         DrugProduct(
             "gabapentin_renal",
@@ -184,7 +184,8 @@ SERVICES: dict[str, ServiceProduct] = {
             "62362",
             "Implantation or replacement of device for intrathecal or epidural drug infusion; "
             "programmable pump",
-            "Spasticity service: assessment for intrathecal baclofen (severe refractory spasticity)",
+            "Spasticity service: assessment for intrathecal baclofen (severe refractory "
+            "spasticity)",
         ),
     )
 }
