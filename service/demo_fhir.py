@@ -19,14 +19,22 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import orjson
 from fastapi import APIRouter, Request, Response
 
-__all__ = ["FHIR_JSON", "SUPPORTED_TYPES", "DemoFhirStore", "demo_fhir_router"]
+__all__ = [
+    "FHIR_JSON",
+    "SANDBOX",
+    "SUPPORTED_TYPES",
+    "DemoFhirStore",
+    "demo_fhir_router",
+    "sandbox_url",
+]
 
 FHIR_JSON = "application/fhir+json"
+SANDBOX = "https://sandbox.cds-hooks.org"
 DEFAULT_COUNT = 100
 MAX_COUNT = 1000
 
@@ -424,3 +432,16 @@ def demo_fhir_router(store: DemoFhirStore | Mapping[str, Iterable[Resource]]) ->
         return _outcome(405, "not-supported", "This demo FHIR server is read-only")
 
     return router
+
+
+def sandbox_url(service_base: str, patient_id: str, *, sandbox: str = SANDBOX) -> str:
+    """The CDS Hooks Sandbox URL that opens `patient_id` from this server's demo FHIR endpoint
+    (``{service_base}/fhir``) with this server's discovery (``{service_base}/cds-services``).
+    """
+    base = service_base.rstrip("/")
+    params = [
+        ("fhirServiceUrl", f"{base}/fhir"),
+        ("patientId", patient_id),
+        ("serviceDiscoveryURL", f"{base}/cds-services"),
+    ]
+    return f"{sandbox.rstrip('/')}/?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in params)

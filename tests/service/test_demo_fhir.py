@@ -217,3 +217,19 @@ def test_a_plain_mapping_of_resources_is_accepted():
     with TestClient(app) as c:
         assert _ids(c.get("/fhir/Condition?patient=p1").json()) == ["c1", "c2"]
         assert c.get("/fhir/Basic/b1").status_code == 404
+
+
+def test_sandbox_url_points_at_the_demo_fhir_endpoint_and_discovery():
+    from urllib.parse import parse_qs, urlsplit
+
+    from service.demo_fhir import sandbox_url
+
+    url = sandbox_url("http://127.0.0.1:8000/", "ms-acute-lbp")
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}" == "https://sandbox.cds-hooks.org"
+    assert parse_qs(parts.query) == {
+        "fhirServiceUrl": ["http://127.0.0.1:8000/fhir"],
+        "patientId": ["ms-acute-lbp"],
+        "serviceDiscoveryURL": ["http://127.0.0.1:8000/cds-services"],
+    }
+    assert "fhirServiceUrl=http%3A%2F%2F127.0.0.1%3A8000%2Ffhir" in url
