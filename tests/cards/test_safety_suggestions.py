@@ -1,0 +1,145 @@
+"""Medication safety (clinical rules section 5) applied to the drugs the cards propose."""
+
+from __future__ import annotations
+
+import pytest
+
+from cards import cards_for
+from tests.cards.builders import CLINICIAN, PID, by_kind, check, codes, med, profile
+
+ACETAMINOPHEN, IBUPROFEN, PHYSIO = "198440", "197805", "306170007"
+
+
+def card(p, kind):
+    return by_kind(check(cards_for("patient-view", p, patient_id=PID, user_id=CLINICIAN)))[kind]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"age": 65}, "age 65 (65 or older)"),
+        ({"egfr_value": 59}, "eGFR 59 mL/min/1.73m2"),
+        ({"findings": {"gi_bleed": "Peptic ulcer"}}, "GI bleeding or peptic ulcer: Peptic ulcer"),
+        (
+            {"findings": {"cardiovascular_disease": "Heart failure"}},
+            "cardiovascular disease: Heart failure",
+        ),
+        ({"meds": (med("warfarin"),)}, "takes an anticoagulant: warfarin tablet"),
+        ({"meds": (med("clopidogrel"),)}, "takes an antiplatelet: clopidogrel tablet"),
+    ],
+)
+def test_nsaid_unsafe_gives_acetaminophen_and_says_why(kwargs, reason):
+    c = card(profile(**kwargs), "first-line")
+    assert codes(c) == [ACETAMINOPHEN, PHYSIO]
+    assert "4 g" in c.detail and reason in c.detail and "**Left out**: NSAIDs" in c.detail
+
+
+def test_nsaid_safe_at_boundaries_and_unknown_egfr():
+    assert codes(card(profile(age=64, egfr_value=60), "first-line"))[0] == IBUPROFEN
+    assert codes(card(profile(age=None), "first-line"))[0] == IBUPROFEN  # unknown is not "old"
+    assert codes(card(profile(egfr_value=None), "first-line"))[0] == IBUPROFEN
+
+
+def test_nsaid_unsafe_and_on_acetaminophen_suggests_no_drug():
+    c = card(profile(age=80, meds=(med("acetaminophen"),)), "first-line")
+    assert codes(c) == [PHYSIO]
+    assert "Already prescribed: acetaminophen tablet" in c.detail
+
+
+def test_active_nsaid_with_risks_is_flagged_in_detail():
+    c = card(profile(age=70, meds=(med("ibuprofen"),)), "first-line")
+    assert codes(c) == [PHYSIO]
+    assert "The current NSAID carries risks for this patient (age 70" in c.detail
+
+
+def test_acetaminophen_with_hepatic_impairment_carries_a_caution():
+    c = card(profile(age=70, findings={"hepatic_impairment": "Cirrhosis"}), "first-line")
+    assert "hepatic impairment: Cirrhosis: acetaminophen needs a lower maximum" in c.detail
+
+
+@pytest.mark.parametrize("inhibitor", ["ciprofloxacin", "fluvoxamine", "mexiletine"])
+def test_tizanidine_never_suggested_with_a_cyp1a2_inhibitor(inhibitor):
+    c = card(profile(spasticity=True, meds=(med(inhibitor),)), "spasticity")
+    assert codes(c) == ["430902"]  # baclofen only
+    assert "**Left out**: tizanidine" in c.detail and inhibitor in c.detail
+    assert "consider baclofen with physiotherapy" in c.summary
+
+
+def test_tizanidine_never_suggested_with_hepatic_impairment():
+    c = card(profile(spasticity=True, findings={"hepatic_impairment": "Hepatitis"}), "spasticity")
+    assert "313412" not in codes(c) and "hepatic impairment: Hepatitis" in c.detail
+
+
+def test_baclofen_left_out_below_egfr_30():
+    c = card(profile(spasticity=True, egfr_value=25), "spasticity")
+    assert codes(c) == ["313412"]
+    assert "**Left out**: baclofen, because of eGFR 25" in c.detail and "(below 30)" in c.detail
+
+
+def test_baclofen_reduced_dose_between_30_and_59():
+    c = card(profile(spasticity=True, egfr_value=45), "spasticity")
+    assert codes(c)[0] == "430902"
+    assert c.suggestions[0].label == "Baclofen 5 mg (reduced dose)"
+    dosage = c.suggestions[0].actions[0].resource["dosageInstruction"][0]["text"]
+    assert dosage.startswith("Reduced kidney function")
+
+
+def test_no_antispasticity_drug_when_both_unsafe():
+    p = profile(spasticity=True, egfr_value=20, meds=(med("ciprofloxacin"),))
+    c = card(p, "spasticity")
+    assert not c.suggestions
+    assert "not advised here" in c.summary
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "reason"),
+    [
+        ({"age": 70}, "age 70"),
+        ({"findings": {"cardiac_conduction": "Bundle branch block"}}, "Bundle branch block"),
+        ({"findings": {"urinary_retention": "Retention of urine"}}, "Retention of urine"),
+        ({"findings": {"angle_closure_glaucoma": "Angle-closure glaucoma"}}, "Angle-closure"),
+        ({"meds": (med("sertraline"),)}, "serotonergic drug: sertraline tablet"),
+        ({"meds": (med("tramadol"),)}, "serotonergic drug: tramadol tablet"),
+    ],
+)
+def test_gabapentin_preferred_when_tca_unsafe(kwargs, reason):
+    c = card(profile(neuropathic=True, **kwargs), "neuropathic")
+    assert codes(c) == ["310431"] or codes(c) == ["310430"]
+    assert "**Left out**: amitriptyline (TCA)" in c.detail and reason in c.detail
+    assert c.suggestions[0].isRecommended
+
+
+def test_gabapentin_renal_dose_below_egfr_60_and_unknown_egfr_is_normal():
+    assert codes(card(profile(neuropathic=True, egfr_value=50), "neuropathic"))[1] == "310430"
+    assert codes(card(profile(neuropathic=True), "neuropathic"))[1] == "310431"
+
+
+def test_gabapentin_with_active_opioid_carries_a_caution():
+    c = card(profile(neuropathic=True, meds=(med("oxycodone"),)), "neuropathic")
+    assert "Gabapentin with an opioid: oxycodone tablet" in c.detail
+
+
+def test_no_second_gabapentinoid_when_on_pregabalin():
+    c = card(profile(neuropathic=True, meds=(med("pregabalin"),)), "neuropathic")
+    assert codes(c) == ["856783"]
+    assert "already taken: pregabalin tablet" in c.detail
+
+
+def test_no_tca_when_on_an_snri():
+    c = card(profile(neuropathic=True, meds=(med("duloxetine"),)), "neuropathic")
+    assert codes(c) == ["310431"]
+    assert "**Left out**: amitriptyline, because of already taken: duloxetine tablet" in c.detail
+
+
+def test_never_suggests_a_drug_already_taken():
+    meds = (med("ibuprofen"), med("baclofen"), med("gabapentin"), med("amitriptyline"))
+    p = profile(spasticity=True, neuropathic=True, meds=meds)
+    cards = check(cards_for("patient-view", p, patient_id=PID, user_id=CLINICIAN))
+    proposed = {
+        a.resource["medicationCodeableConcept"]["text"].split()[0].lower()
+        for c in cards
+        for s in c.suggestions
+        for a in s.actions
+        if a.type == "create" and a.resource["resourceType"] == "MedicationRequest"
+    }
+    assert not proposed & {"ibuprofen", "baclofen", "gabapentin", "amitriptyline"}
