@@ -1,0 +1,367 @@
+"""The classifier: a patient's plain FHIR dicts -> an immutable `PainProfile` with evidence.
+
+Pure and lenient: no I/O, no validation models, never raises on bad input (a resource that cannot
+be read is skipped). Status rules follow clinical-rules.md section 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from types import MappingProxyType
+from typing import Any
+
+from mappings import concepts as C
+from mappings.fhir import (
+    codings,
+    concept_texts,
+    dicts,
+    first_date,
+    flatten,
+    reference_of,
+    resource_id,
+    split_reference,
+    status_tokens,
+    text_of,
+)
+from mappings.medications import resolve_medication
+from mappings.profile import Duration, Evidence, Measurement, Medication, PainProfile, RedFlag
+from mappings.terminology import Terminology, load_terminology
+from mappings.thresholds import THRESHOLDS
+
+ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+ACTIVE_REQUEST = frozenset({"active", "on-hold"})
+ACTIVE_STATEMENT = frozenset({"active", "intended"})
+EXCLUDED_OBSERVATION = frozenset({"entered-in-error", "cancelled"})
+CONDITION_DATE_PATHS = ("onsetDateTime", "onsetPeriod.start", "recordedDate")
+OBSERVATION_DATE_PATHS = (
+    "effectiveDateTime",
+    "effectivePeriod.end",
+    "effectivePeriod.start",
+    "effectiveInstant",
+    "issued",
+)
+SUBTYPES = {"ms_spms": "SPMS", "ms_ppms": "PPMS", "ms_rrms": "RRMS"}
+NEUROPATHIC_DRUG_CLASSES = frozenset({"tca", "gabapentinoid", "neuropathic_anticonvulsant"})
+ANTISPASTICITY_CLASS = "antispasticity"
+# Concept categories a Condition or Observation can establish (orders are for draft orders).
+_FINDING_CATEGORIES = frozenset(
+    {"scope", "pain_component", "hard_red_flag", "risk_factor", "ms_common", "safety", "finding"}
+)
+_FLAG_ORDER = {c: i for i, c in enumerate((*C.HARD_RED_FLAGS, *C.RISK_FACTORS))}
+
+
+class _Findings:
+    """Evidence per concept, one per (concept, resource), in the order found."""
+
+    def __init__(self, term: Terminology) -> None:
+        self.term = term
+        self.by_concept: dict[str, list[Evidence]] = {}
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, concept: str, evidence: Evidence) -> None:
+        for implied in self.term.closure.get(concept, (concept,)):
+            key = (implied, evidence.resource)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            if implied != evidence.concept:
+                evidence = Evidence(
+                    evidence.resource,
+                    implied,
+                    evidence.system,
+                    evidence.code,
+                    evidence.display,
+                    evidence.date,
+                )
+            self.by_concept.setdefault(implied, []).append(evidence)
+
+    def get(self, concept: str) -> list[Evidence]:
+        return self.by_concept.get(concept, [])
+
+
+def match_concepts(
+    term: Terminology, concept: Any, *, categories: frozenset[str] | None = None
+) -> list[tuple[str, str, str, str]]:
+    """(concept, system, code, display) per match; free text is read only when no code is known."""
+    hits: list[tuple[str, str, str, str]] = []
+    for coding in codings(concept):
+        entry = term.lookup(coding.get("system"), coding.get("code"))
+        if entry is None:
+            continue
+        if categories is not None and term.concepts[entry.concept].category not in categories:
+            continue
+        code = str(coding.get("code")).strip()
+        hits.append(
+            (entry.concept, entry.system, code, text_of(coding.get("display")) or entry.display)
+        )
+    if hits or term.text is None:
+        return hits
+    for text in concept_texts(concept):
+        for cid, words in term.text.find(text):
+            if categories is None or term.concepts[cid].category in categories:
+                hits.append((cid, "text", words, text))
+    return hits
+
+
+def _condition_counts(resource: Mapping[str, Any]) -> bool:
+    clinical = status_tokens(resource.get("clinicalStatus"))
+    if clinical:
+        if not clinical & ACTIVE_CLINICAL:
+            return False
+    elif resource.get("abatementDateTime") or resource.get("abatementPeriod"):
+        return False  # R4: an abated condition without a status is not active
+    return not status_tokens(resource.get("verificationStatus")) & EXCLUDED_VERIFICATION
+
+
+def _subject_matches(resource: Mapping[str, Any], patient_id: str | None) -> bool:
+    """False only when the resource names a different Patient than the one asked about."""
+    if not patient_id:
+        return True
+    for key in ("subject", "patient"):
+        ref = resource.get(key)
+        if isinstance(ref, dict):
+            kind, rid = split_reference(ref.get("reference"))
+            if kind == "Patient" and rid is not None and rid != patient_id:
+                return False
+    return True
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        digits = value.strip().lstrip("<>=≤≥ ").rstrip("+ ")
+        try:
+            return float(digits)
+        except ValueError:
+            return None
+    return None
+
+
+def _observation_value(resource: Mapping[str, Any]) -> tuple[float | None, str, bool]:
+    """(numeric value, unit, has any value) of an Observation, components included."""
+    quantity = resource.get("valueQuantity")
+    if isinstance(quantity, dict):
+        value = _number(quantity.get("value"))
+        unit = text_of(quantity.get("unit")) or text_of(quantity.get("code"))
+        if value is not None:
+            return value, unit, True
+    for key in ("valueInteger", "valueDecimal", "valueString"):
+        value = _number(resource.get(key))
+        if value is not None:
+            return value, "", True
+    has_any = any(k.startswith("value") and resource.get(k) not in (None, "", {}) for k in resource)
+    if not has_any:
+        has_any = any(
+            any(k.startswith("value") for k in component)
+            for component in dicts(resource.get("component"))
+        )
+    return None, "", has_any
+
+
+def _age(birth: date | None, today: date) -> int | None:
+    if birth is None or birth > today:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def classify(
+    resources: Iterable[Any] | Mapping[str, Any] | None,
+    *,
+    today: date,
+    patient_id: str | None = None,
+    terminology: Terminology | None = None,
+) -> PainProfile:
+    """Build the pain profile from a patient's FHIR resources (prefetch, resolved)."""
+    term = terminology or load_terminology()
+    items = list(flatten(resources if resources is not None else ()))
+    medications = {
+        rid: r
+        for r in items
+        if r.get("resourceType") == "Medication" and (rid := resource_id(r)) is not None
+    }
+    window_start = today - timedelta(days=THRESHOLDS.observation_max_age_days)
+    findings = _Findings(term)
+    meds: list[Medication] = []
+    measurements: dict[str, list[tuple[date | None, Measurement]]] = {}
+    pain_scores: list[Evidence] = []
+    patient_birth: date | None = None
+    patient_seen = False
+
+    for resource in items:
+        kind = resource.get("resourceType")
+        try:
+            if kind == "Patient":
+                rid = resource_id(resource)
+                if patient_id and rid != patient_id:
+                    continue
+                if not patient_seen:
+                    patient_seen = True
+                    patient_birth = first_date(resource, "birthDate")
+            elif not _subject_matches(resource, patient_id):
+                continue
+            elif kind == "Condition":
+                _read_condition(term, resource, findings)
+            elif kind == "Observation":
+                _read_observation(term, resource, findings, measurements, pain_scores, window_start)
+            elif kind in ("MedicationRequest", "MedicationStatement"):
+                med = _read_medication(term, resource, medications)
+                if med is not None:
+                    meds.append(med)
+        except Exception:
+            continue
+
+    return _profile(
+        term, findings, meds, measurements, pain_scores, patient_id, patient_birth, today
+    )
+
+
+def _read_condition(term: Terminology, resource: dict[str, Any], findings: _Findings) -> None:
+    if not _condition_counts(resource):
+        return
+    ref = reference_of(resource)
+    when = first_date(resource, *CONDITION_DATE_PATHS)
+    for concept, system, code, display in match_concepts(
+        term, resource.get("code"), categories=_FINDING_CATEGORIES
+    ):
+        findings.add(concept, Evidence(ref, concept, system, code, display, when))
+
+
+def _read_observation(
+    term: Terminology,
+    resource: dict[str, Any],
+    findings: _Findings,
+    measurements: dict[str, list[tuple[date | None, Measurement]]],
+    pain_scores: list[Evidence],
+    window_start: date,
+) -> None:
+    if status_tokens(resource.get("status")) & EXCLUDED_OBSERVATION:
+        return
+    ref = reference_of(resource)
+    when = first_date(resource, *OBSERVATION_DATE_PATHS)
+    recent = when is None or when >= window_start
+    value, unit, has_value = _observation_value(resource)
+    for concept, system, code, display in match_concepts(term, resource.get("code")):
+        category = term.concepts[concept].category
+        evidence = Evidence(ref, concept, system, code, display, when)
+        if category == "observation":
+            if not has_value:
+                continue
+            if concept == "pain_score" and when is not None and recent:
+                pain_scores.append(evidence)
+            elif concept == "spasticity_scale" and recent and value is not None and value > 0:
+                findings.add(C.SPASTICITY, evidence)
+            if value is not None and (when is None or recent):
+                measurements.setdefault(concept, []).append(
+                    (when, Measurement(value=value, unit=unit, date=when, evidence=evidence))
+                )
+        elif category in _FINDING_CATEGORIES and recent:
+            findings.add(concept, evidence)
+    if recent:
+        for concept, system, code, display in match_concepts(
+            term, resource.get("valueCodeableConcept"), categories=_FINDING_CATEGORIES
+        ):
+            findings.add(concept, Evidence(ref, concept, system, code, display, when))
+
+
+def _read_medication(
+    term: Terminology, resource: dict[str, Any], medications: Mapping[str, Mapping[str, Any]]
+) -> Medication | None:
+    status = status_tokens(resource.get("status"))
+    allowed = (
+        ACTIVE_REQUEST if resource.get("resourceType") == "MedicationRequest" else ACTIVE_STATEMENT
+    )
+    if not status & allowed or resource.get("doNotPerform") is True:
+        return None
+    med = resolve_medication(resource, term, medications, status=sorted(status)[0])
+    return med if med.ingredients else None
+
+
+def _latest(entries: list[tuple[date | None, Measurement]]) -> Measurement | None:
+    dated = [e for e in entries if e[0] is not None]
+    if dated:
+        return max(dated, key=lambda e: e[0])[1]  # type: ignore[arg-type, return-value]
+    return entries[-1][1] if entries else None
+
+
+def _profile(
+    term: Terminology,
+    findings: _Findings,
+    meds: list[Medication],
+    measurements: dict[str, list[tuple[date | None, Measurement]]],
+    pain_scores: list[Evidence],
+    patient_id: str | None,
+    birth: date | None,
+    today: date,
+) -> PainProfile:
+    for med in meds:
+        if med.classes & NEUROPATHIC_DRUG_CLASSES:
+            findings.add(C.NEUROPATHIC, _retag(med.evidence, C.NEUROPATHIC, med.display))
+        if ANTISPASTICITY_CLASS in med.classes:
+            findings.add(C.SPASTICITY, _retag(med.evidence, C.SPASTICITY, med.display))
+
+    back_pain = tuple(findings.get(C.BACK_PAIN))
+    onset_dates = [
+        e.date for e in back_pain if e.date is not None and e.resource.startswith("Condition/")
+    ]
+    onset = min(onset_dates) if onset_dates else None
+    if onset is None:
+        duration = Duration.UNKNOWN
+    elif (today - onset).days < THRESHOLDS.chronic_after_days:
+        duration = Duration.ACUTE
+    else:
+        duration = Duration.SUBACUTE_CHRONIC
+
+    musculoskeletal = back_pain + tuple(
+        e
+        for e in findings.get(C.MUSCULOSKELETAL)
+        if e.resource not in {b.resource for b in back_pain}
+    )
+    pain_documented = back_pain + tuple(
+        sorted(pain_scores, key=lambda e: e.date or today, reverse=True)
+    )
+
+    red_flags: list[RedFlag] = []
+    for concept, evidence in findings.by_concept.items():
+        info = term.concepts.get(concept)
+        if info is None or not info.is_red_flag:
+            continue
+        hard = info.category == "hard_red_flag"
+        red_flags.extend(RedFlag(concept, info.label, hard, e) for e in evidence)
+    red_flags.sort(key=lambda f: (not f.hard, _FLAG_ORDER.get(f.category, 99)))
+
+    subtype = None
+    subtype_evidence = [(e, SUBTYPES[c]) for c in SUBTYPES for e in findings.get(c)]
+    if subtype_evidence:
+        subtype = max(subtype_evidence, key=lambda pair: pair[0].date or date.min)[1]
+
+    return PainProfile(
+        patient_id=patient_id,
+        ms=tuple(findings.get(C.MS)),
+        ms_subtype=subtype,
+        back_pain=back_pain,
+        onset=onset,
+        duration=duration,
+        neuropathic=tuple(findings.get(C.NEUROPATHIC)),
+        spasticity=tuple(findings.get(C.SPASTICITY)),
+        musculoskeletal=musculoskeletal,
+        red_flags=tuple(red_flags),
+        findings=MappingProxyType({k: tuple(v) for k, v in findings.by_concept.items()}),
+        meds=tuple(meds),
+        age=_age(birth, today),
+        egfr=_latest(measurements.get("egfr", [])),
+        pain_documented=pain_documented,
+    )
+
+
+def _retag(evidence: Evidence, concept: str, display: str) -> Evidence:
+    return Evidence(
+        evidence.resource, concept, evidence.system, evidence.code, display, evidence.date
+    )
+
+
+__all__ = ["classify", "match_concepts"]

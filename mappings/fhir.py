@@ -1,0 +1,154 @@
+"""Lenient readers for plain FHIR dicts.
+
+EHR data is messy: lists where objects are expected and the reverse, `coding: [{}]`, numbers for
+codes, missing dates. These helpers never raise; they return "nothing" for anything unexpected, so
+the classifier can stay a straight line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+
+def as_list(value: Any) -> list[Any]:
+    """A FHIR repeating element as a list (a lone object becomes a one-item list)."""
+    if isinstance(value, list):
+        return value
+    if value is None:
+        return []
+    return [value]
+
+
+def dicts(value: Any) -> Iterator[dict[str, Any]]:
+    for item in as_list(value):
+        if isinstance(item, dict):
+            yield item
+
+
+def text_of(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def codings(concept: Any) -> Iterator[dict[str, Any]]:
+    """The codings of a CodeableConcept (or of a list of them)."""
+    for cc in dicts(concept):
+        yield from dicts(cc.get("coding"))
+
+
+def concept_texts(concept: Any) -> list[str]:
+    """`text` and every coding `display` of a CodeableConcept (or list of them)."""
+    out: list[str] = []
+    for cc in dicts(concept):
+        text = text_of(cc.get("text"))
+        if text:
+            out.append(text)
+        for coding in dicts(cc.get("coding")):
+            display = text_of(coding.get("display"))
+            if display and display not in out:
+                out.append(display)
+    return out
+
+
+def first_display(concept: Any) -> str:
+    """The best human label of a CodeableConcept: its text, else the first display."""
+    texts = concept_texts(concept)
+    return texts[0] if texts else ""
+
+
+def status_tokens(value: Any) -> set[str]:
+    """Lower-case status codes from a code string (STU3), a CodeableConcept (R4) or its text."""
+    if isinstance(value, str):
+        return {value.strip().lower()} if value.strip() else set()
+    out: set[str] = set()
+    for cc in dicts(value):
+        for coding in dicts(cc.get("coding")):
+            code = coding.get("code")
+            if isinstance(code, str) and code.strip():
+                out.add(code.strip().lower())
+        text = text_of(cc.get("text"))
+        if text and not out:
+            out.add(text.lower())
+    return out
+
+
+def parse_date(value: Any) -> date | None:
+    """The calendar date of a FHIR date/dateTime/instant ("2024", "2024-05", "2024-05-01T..")."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()[:10]
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        if len(text) == 7:
+            return date(int(text[:4]), int(text[5:7]), 1)
+        if len(text) == 4:
+            return date(int(text), 1, 1)
+    except ValueError:
+        return None
+    return None
+
+
+def first_date(resource: dict[str, Any], *paths: str) -> date | None:
+    """The first parseable date among `paths` ("onsetDateTime", "onsetPeriod.start", ...)."""
+    for path in paths:
+        value: Any = resource
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        found = parse_date(value)
+        if found is not None:
+            return found
+    return None
+
+
+def resource_id(resource: dict[str, Any]) -> str | None:
+    value = resource.get("id")
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def reference_of(resource: dict[str, Any]) -> str:
+    """ "Type/id" for evidence; "Type/?" when the resource has no id."""
+    kind = resource.get("resourceType")
+    kind = kind if isinstance(kind, str) else "Resource"
+    return f"{kind}/{resource_id(resource) or '?'}"
+
+
+def split_reference(reference: Any) -> tuple[str | None, str | None]:
+    """("Medication", "123") from "Medication/123", a full URL, or ".../_history/2"."""
+    if not isinstance(reference, str) or "/" not in reference:
+        return None, None
+    parts = [p for p in reference.strip().split("/") if p]
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    if len(parts) < 2:
+        return None, None
+    return parts[-2], parts[-1]
+
+
+def flatten(resources: Any) -> Iterator[dict[str, Any]]:
+    """Every resource dict in `resources`, unwrapping Bundles and their entries (lenient)."""
+    if isinstance(resources, dict):
+        resources = [resources]
+    if not isinstance(resources, Iterable) or isinstance(resources, str | bytes):
+        return
+    for item in resources:
+        if not isinstance(item, dict):
+            continue
+        if item.get("resourceType") == "Bundle":
+            for entry in dicts(item.get("entry")):
+                inner = entry.get("resource")
+                if isinstance(inner, dict):
+                    yield from flatten([inner])
+            continue
+        if "resource" in item and "resourceType" not in item:  # a bare Bundle entry
+            inner = item.get("resource")
+            if isinstance(inner, dict):
+                yield from flatten([inner])
+            continue
+        if isinstance(item.get("resourceType"), str):
+            yield item

@@ -1,0 +1,163 @@
+"""Medication resolution: a MedicationRequest/MedicationStatement -> ingredients and classes.
+
+Codes first (any RxNorm coding: IN, PIN, SCD, SBD, BN, packs; a combination product counts for
+each ingredient), then names in the displays and text when no code is known. The medication may
+be inline, a contained `#id`, or a prefetched Medication resource.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from mappings.fhir import (
+    codings,
+    concept_texts,
+    dicts,
+    first_date,
+    first_display,
+    reference_of,
+    split_reference,
+    text_of,
+)
+from mappings.profile import Evidence, Medication
+from mappings.terminology import Terminology
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# A corticosteroid applied locally (eye, ear, skin, rectum, nose, lungs) is not "systemic".
+_LOCAL_FORM = re.compile(
+    r"\b(ophthalmic|otic|topical|cream|ointment|lotion|shampoo|nasal|inhal\w*|rectal|enema|"
+    r"suppositor\w*|foam|paste|dental|mouthwash|vaginal|intravitreal|drug implant|gel|pad|"
+    r"medicated|spray|solution for irrigation)\b",
+    re.IGNORECASE,
+)
+_SYSTEMIC_ONLY = frozenset({"systemic_corticosteroid"})
+
+MEDICATION_DATE_PATHS = (
+    "authoredOn",
+    "effectiveDateTime",
+    "effectivePeriod.start",
+    "dateAsserted",
+    "dispenseRequest.validityPeriod.start",
+)
+
+
+def medication_concept(
+    resource: Mapping[str, Any], medications: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[Any], str]:
+    """The CodeableConcepts that name the drug, and a display from a reference, if any."""
+    found: list[Any] = []
+    ref_display = ""
+    inline = resource.get("medicationCodeableConcept")
+    if isinstance(inline, dict):
+        found.append(inline)
+    reference = resource.get("medicationReference")
+    r5 = resource.get("medication")  # R5 CodeableReference, seen in the wild
+    if isinstance(r5, dict):
+        if isinstance(r5.get("concept"), dict):
+            found.append(r5["concept"])
+        if isinstance(r5.get("reference"), dict) and not isinstance(reference, dict):
+            reference = r5["reference"]
+        if isinstance(r5.get("coding"), list) or isinstance(r5.get("text"), str):
+            found.append(r5)
+    if isinstance(reference, dict):
+        ref_display = text_of(reference.get("display"))
+        target = _referenced_medication(resource, reference.get("reference"), medications)
+        if target is not None:
+            code = target.get("code")
+            if isinstance(code, dict):
+                found.append(code)
+            for ingredient in dicts(target.get("ingredient")):
+                item = ingredient.get("itemCodeableConcept")
+                if isinstance(item, dict):
+                    found.append(item)
+    return found, ref_display
+
+
+def _referenced_medication(
+    resource: Mapping[str, Any], ref: Any, medications: Mapping[str, Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    ref = ref.strip()
+    if ref.startswith("#"):
+        for contained in dicts(resource.get("contained")):
+            if contained.get("resourceType") == "Medication" and contained.get("id") == ref[1:]:
+                return contained
+        return None
+    kind, rid = split_reference(ref)
+    if kind == "Medication" and rid is not None:
+        return medications.get(rid)
+    return None
+
+
+def resolve_medication(
+    resource: Mapping[str, Any],
+    term: Terminology,
+    medications: Mapping[str, Mapping[str, Any]],
+    *,
+    status: str,
+) -> Medication:
+    """The Medication for a request/statement (ingredients may be empty when unrecognised)."""
+    concepts, ref_display = medication_concept(resource, medications)
+    ingredients: list[str] = []
+    matched: tuple[str, str, str] | None = None  # system, code, display
+    names_for_form: list[str] = []
+    for coding in codings(concepts):
+        if term.system_url(coding.get("system")) != RXNORM:
+            continue
+        code = coding.get("code")
+        code = (
+            str(code).strip() if isinstance(code, str | int) and not isinstance(code, bool) else ""
+        )
+        found = term.product_ingredients.get(code)
+        if not found:
+            continue
+        for ingredient in found:
+            if ingredient not in ingredients:
+                ingredients.append(ingredient)
+        name = term.product_names.get(code, "")
+        names_for_form.append(name)
+        if matched is None:
+            matched = (RXNORM, code, text_of(coding.get("display")) or name)
+    texts = concept_texts(concepts)
+    if ref_display:
+        texts.append(ref_display)
+    if not ingredients and term.drug_names is not None:
+        for text in texts:
+            for hit in term.drug_names.finditer(text):
+                for ingredient in term.drug_name_ingredients.get(hit.group(0).lower(), ()):
+                    if ingredient not in ingredients:
+                        ingredients.append(ingredient)
+                if matched is None:
+                    matched = ("text", hit.group(0), text)
+        names_for_form.extend(texts)
+    classes: set[str] = set()
+    for ingredient in ingredients:
+        classes.update(term.ingredient_classes.get(ingredient, ()))
+    if classes & _SYSTEMIC_ONLY and any(_LOCAL_FORM.search(n) for n in names_for_form if n):
+        classes -= _SYSTEMIC_ONLY
+    display = first_display(concepts) or ref_display
+    if not display and matched is not None:
+        display = matched[2]
+    display = display or "unnamed medication"
+    when: date | None = first_date(dict(resource), *MEDICATION_DATE_PATHS)
+    system, code, shown = matched if matched is not None else ("text", "", display)
+    evidence = Evidence(
+        resource=reference_of(dict(resource)),
+        concept="medication",
+        system=system,
+        code=code,
+        display=shown or display,
+        date=when,
+    )
+    return Medication(
+        resource=evidence.resource,
+        display=display,
+        ingredients=tuple(ingredients),
+        classes=frozenset(classes),
+        status=status,
+        evidence=evidence,
+    )

@@ -1,0 +1,170 @@
+"""Draft orders (`context.draftOrders`) -> classified `DraftOrder`s for the order hooks.
+
+Only MedicationRequest and ServiceRequest are read; anything else in the Bundle is skipped. Drafts
+are often half-written (`coding: [{}]`, no intent, no id), so every field is optional here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mappings.classifier import match_concepts
+from mappings.fhir import (
+    concept_texts,
+    dicts,
+    first_display,
+    flatten,
+    resource_id,
+    split_reference,
+    text_of,
+)
+from mappings.medications import resolve_medication
+from mappings.profile import DraftOrder, Evidence
+from mappings.terminology import Terminology, load_terminology
+
+ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
+_ORDER_CATEGORIES = frozenset({"order_kind"})
+_REASON_CATEGORIES = frozenset(
+    {"scope", "pain_component", "hard_red_flag", "risk_factor", "ms_common", "safety", "finding"}
+)
+# Concepts found by words in instructions and notes, whatever the order's code says.
+_INSTRUCTION_KINDS = frozenset({"bed_rest"})
+
+
+def _entries(draft_orders: Any) -> list[Any]:
+    """The items of a Bundle (or of a bare list), each a resource dict or junk."""
+    if isinstance(draft_orders, dict):
+        if draft_orders.get("resourceType") in ORDER_TYPES:
+            return [draft_orders]
+        entries = draft_orders.get("entry")
+        if isinstance(entries, dict):
+            entries = [entries]
+        if not isinstance(entries, list):
+            return []
+        return [e.get("resource") if isinstance(e, dict) else None for e in entries]
+    if isinstance(draft_orders, list | tuple):
+        return [
+            e.get("resource") if isinstance(e, dict) and "resourceType" not in e else e
+            for e in draft_orders
+        ]
+    return []
+
+
+def _selected_refs(selections: Any) -> set[str] | None:
+    """Normalised "Type/id" selections; None means "every draft"."""
+    if isinstance(selections, str):
+        selections = [selections]
+    if not isinstance(selections, list | tuple):
+        return None
+    refs: set[str] = set()
+    for item in selections:
+        kind, rid = split_reference(item)
+        if kind and rid:
+            refs.add(f"{kind}/{rid}")
+    return refs or None
+
+
+def _instruction_texts(resource: Mapping[str, Any]) -> list[str]:
+    texts: list[str] = []
+    instruction = resource.get("patientInstruction")
+    if isinstance(instruction, str) and instruction.strip():
+        texts.append(instruction.strip())
+    for note in dicts(resource.get("note")):
+        text = text_of(note.get("text"))
+        if text:
+            texts.append(text)
+    texts.extend(concept_texts(resource.get("orderDetail")))
+    for dosage in dicts(resource.get("dosageInstruction")):
+        for key in ("text", "patientInstruction"):
+            text = text_of(dosage.get(key))
+            if text:
+                texts.append(text)
+    return texts
+
+
+def classify_orders(
+    draft_orders: Any,
+    *,
+    selections: Any,
+    resources: Iterable[Any] | None = None,
+    terminology: Terminology | None = None,
+) -> tuple[DraftOrder, ...]:
+    """Every MedicationRequest/ServiceRequest draft, classified; `selected` marks the focus.
+
+    `selections` is order-select's `context.selections` (None or empty: every draft is focused).
+    `resources` (optional) is the prefetch, used to resolve `medicationReference`.
+    """
+    term = terminology or load_terminology()
+    medications: dict[str, Mapping[str, Any]] = {}
+    if resources is not None:
+        for item in flatten(resources):
+            rid = resource_id(item)
+            if item.get("resourceType") == "Medication" and rid is not None:
+                medications[rid] = item
+    chosen = _selected_refs(selections)
+    orders: list[DraftOrder] = []
+    for position, resource in enumerate(_entries(draft_orders)):
+        if not isinstance(resource, dict) or resource.get("resourceType") not in ORDER_TYPES:
+            continue
+        try:
+            orders.append(_classify_one(term, resource, position, chosen, medications))
+        except Exception:
+            continue
+    return tuple(orders)
+
+
+def _classify_one(
+    term: Terminology,
+    resource: dict[str, Any],
+    position: int,
+    chosen: set[str] | None,
+    medications: Mapping[str, Mapping[str, Any]],
+) -> DraftOrder:
+    kind = resource["resourceType"]
+    rid = resource_id(resource)
+    reference = f"{kind}/{rid}" if rid is not None else f"{kind}/#{position}"
+    evidence: list[Evidence] = []
+    kinds: set[str] = set()
+    medication = None
+
+    def note(concept: str, system: str, code: str, display: str) -> None:
+        if concept not in kinds:
+            kinds.add(concept)
+            evidence.append(Evidence(reference, concept, system, code, display))
+
+    if kind == "MedicationRequest":
+        medication = resolve_medication(resource, term, medications, status="draft")
+        note("medication", medication.evidence.system, medication.evidence.code, medication.display)
+        display = medication.display if medication.display != "unnamed medication" else ""
+    else:
+        code = resource.get("code")
+        for concept, system, found, shown in match_concepts(
+            term, code, categories=_ORDER_CATEGORIES
+        ):
+            note(concept, system, found, shown)
+        display = first_display(code) or next((e.display for e in evidence), "")
+    for text in _instruction_texts(resource):
+        for concept, words in term.text.find(text) if term.text else ():
+            if concept in _INSTRUCTION_KINDS:
+                note(concept, "text", words, text)
+
+    reasons: set[str] = set()
+    for concept, system, found, shown in match_concepts(
+        term, resource.get("reasonCode"), categories=_REASON_CATEGORIES
+    ):
+        for implied in term.closure.get(concept, (concept,)):
+            reasons.add(implied)
+        evidence.append(Evidence(reference, concept, system, found, shown))
+
+    return DraftOrder(
+        reference=reference,
+        resource_type=kind,
+        id=rid,
+        display=display or "unnamed order",
+        kinds=frozenset(kinds),
+        medication=medication,
+        reason_concepts=frozenset(reasons),
+        evidence=tuple(evidence),
+        selected=chosen is None or reference in chosen,
+    )
