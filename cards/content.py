@@ -420,6 +420,11 @@ CARDS: dict[str, CardText] = {
             "CYP1A2 inhibitor; duplicate therapy.",
             summaries={"default": "Check {order}: {caution}"},
             lead="Cautions for this order and this patient.",
+            advice={
+                "review": "Review the order against these cautions: adjust the dose, choose an "
+                "alternative, or record why the benefit outweighs the risk.",
+                "tca": "For neuropathic pain, gabapentin is the alternative when a TCA is unsafe.",
+            },
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),

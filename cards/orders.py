@@ -241,6 +241,9 @@ def drug_caution(ctx: _Context, o: DraftOrder) -> Card | None:
     )
     d.cautions = [c.text[0].upper() + c.text[1:] + "." for c in concerns]
     d.evidence += [e for c in concerns for e in c.evidence]
+    d.do = [text.advice["review"]]
+    if "tca" in m.classes:
+        d.do.append(text.advice["tca"])
     return finish(d, ctx.patient_id)
 
 
