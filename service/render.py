@@ -46,9 +46,15 @@ def _sections(detail: str) -> dict[str, list[str]]:
 
 
 def _wrap(text: str, indent: str, width: int) -> list[str]:
-    return textwrap.wrap(
-        text, width=width, initial_indent=indent, subsequent_indent=indent + "  "
-    ) or [indent.rstrip()]
+    wrapped = textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,  # keep ids such as Condition/cond-ms-acute-lbp-lbp whole
+        break_long_words=False,
+    )
+    return wrapped or [indent.rstrip()]
 
 
 def _bullets(title: str, lines: list[str], width: int) -> list[str]:

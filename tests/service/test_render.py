@@ -115,3 +115,14 @@ def test_malformed_parts_do_not_crash():
 def test_long_lines_wrap_to_the_width():
     card = {"summary": "word " * 60, "indicator": "info"}
     assert all(len(line) <= 60 for line in render_text({"cards": [card]}, width=60).splitlines())
+
+
+def test_resource_ids_are_not_broken_at_hyphens():
+    card = {
+        "summary": "s",
+        "indicator": "info",
+        "detail": "### Why this card\n- Chronic low back pain (SNOMED CT 278860009), 2026-03-21 "
+        "[Condition/cond-ms-older-tca-clbp]",
+    }
+    text = render_text({"cards": [card]}, width=60)
+    assert "[Condition/cond-ms-older-tca-clbp]" in text
