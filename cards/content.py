@@ -41,7 +41,8 @@ STAY_ACTIVE = (
 )
 PHYSIOTHERAPY = (
     "**Physiotherapy**: essential for spasticity-related pain and for pain from malposition; "
-    "check assistive devices (wheelchair, braces, orthotics) for painful pressure or poor posture."
+    "check assistive devices (wheelchair, braces, orthotics) for painful pressure or poor posture "
+    "(occupational therapy can adapt aids and daily routines)."
 )
 MS_NUANCE = (
     "**MS nuance**: {findings} {verb} common in MS itself and alone {is_are} not a red flag. "
@@ -129,7 +130,8 @@ CARDS: dict[str, CardText] = {
             advice={
                 "nsaid": "**NSAID** at the lowest effective dose for the shortest time: "
                 "ibuprofen 400 mg every 6 to 8 hours with food (or naproxen 250 to 500 mg twice a "
-                "day). NSAIDs relieve back pain better than acetaminophen.",
+                "day). NSAIDs relieve back pain better than acetaminophen. No cardiovascular, GI, "
+                "renal or bleeding risk is recorded: confirm before prescribing.",
                 "acetaminophen": f"**Acetaminophen** 500 to 1,000 mg every 6 hours as needed, no "
                 f"more than {_APAP_G} g a day from all sources. Less effective than an NSAID, but "
                 "an NSAID is not advised for this patient.",

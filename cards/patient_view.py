@@ -130,7 +130,9 @@ def first_line(p: PainProfile, pid: str) -> Card:
     a = text.advice
     d = Draft("first-line", "")
     d.evidence = list(p.back_pain) + list(p.musculoskeletal)
-    nsaids, apap = p.meds_in("nsaid"), p.meds_in("acetaminophen")
+    # aspirin is an NSAID, but taken as an antiplatelet it is a risk, not back-pain analgesia
+    nsaids = tuple(m for m in p.meds_in("nsaid") if "antiplatelet" not in m.classes)
+    apap = p.meds_in("acetaminophen")
     risks = safety.nsaid_concerns(p, p.meds)
     variant = "none"
     if nsaids:

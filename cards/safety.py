@@ -148,6 +148,8 @@ def duplicates(order: Medication, meds: Iterable[Medication]) -> tuple[Medicatio
     for m in meds:
         if m.resource == order.resource or set(m.ingredients) & set(order.ingredients):
             continue
+        if "antiplatelet" in m.classes:
+            continue  # low-dose aspirin: an NSAID risk (nsaid-risk card), not a duplicate
         if any(order.classes & g and m.classes & g for g in groups):
             out.append(m)
     return tuple(out)

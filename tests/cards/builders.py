@@ -76,6 +76,7 @@ CLASSES = {
     "mexiletine": {"cyp1a2_inhibitor"},
     "warfarin": {"anticoagulant"},
     "clopidogrel": {"antiplatelet"},
+    "aspirin": {"antiplatelet", "nsaid"},
     "interferon beta-1a": {"dmt_injectable"},
     "glatiramer": {"dmt_injectable"},
 }

@@ -289,3 +289,9 @@ def test_order_hooks_respect_scope():
 
 def test_patient_view_cards_do_not_appear_on_order_hooks():
     assert run(profile(spasticity=True, neuropathic=True)) == []
+
+
+def test_nsaid_order_with_aspirin_is_one_risk_card_not_also_a_duplicate():
+    found = by_kind(run(profile(meds=(med("aspirin"),)), med_order("ibuprofen")))
+    assert set(found) == {"nsaid-risk"}
+    assert "aspirin tablet" in found["nsaid-risk"].summary

@@ -143,3 +143,10 @@ def test_never_suggests_a_drug_already_taken():
         if a.type == "create" and a.resource["resourceType"] == "MedicationRequest"
     }
     assert not proposed & {"ibuprofen", "baclofen", "gabapentin", "amitriptyline"}
+
+
+def test_low_dose_aspirin_is_a_risk_not_an_analgesic_already_taken():
+    c = card(profile(meds=(med("aspirin"),)), "first-line")
+    assert codes(c) == [ACETAMINOPHEN, PHYSIO]
+    assert "takes an antiplatelet: aspirin tablet" in c.detail
+    assert "Already prescribed" not in c.detail
