@@ -1,4 +1,4 @@
-"""The `ms-backpain-cds` command: run the server, or evaluate a request offline."""
+"""The `ms-backpain-cds` command: run the server, evaluate a patient offline, load samples."""
 
 from __future__ import annotations
 
@@ -23,20 +23,39 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the CDS Hooks service")
     serve.add_argument("--host", help="address to listen on (MSCDS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (MSCDS_PORT, default 8000)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="also serve the sample patients at /fhir and trust the CDS Hooks Sandbox (dev only)",
+    )
 
     evaluate = commands.add_parser(
-        "evaluate", help="run the pipeline offline on a CDS Hooks request or a patient Bundle"
+        "evaluate", help="run the pipeline offline on a request, a patient Bundle or a sample"
     )
-    evaluate.add_argument("file", type=Path, help="CDS Hooks request JSON, or a FHIR Bundle")
     evaluate.add_argument(
-        "--hook", choices=HOOKS, help="the hook, for a Bundle (default: the request's)"
+        "patient", help="a CDS Hooks request or FHIR Bundle (JSON file), or a sample patient name"
     )
-    evaluate.add_argument("--orders", type=Path, help="draft orders (a Bundle or one resource)")
+    evaluate.add_argument("--hook", choices=HOOKS, help="the hook for a Bundle or sample")
+    evaluate.add_argument(
+        "--orders", action="append", help="draft order: a JSON file or a sample order name"
+    )
+    evaluate.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
+
+    commands.add_parser("samples", help="list the sample patients and sample orders")
+
+    load = commands.add_parser("load-samples", help="load the sample patients into a FHIR server")
+    load.add_argument(
+        "--fhir-server", required=True, help="FHIR base URL, e.g. http://localhost:8080/fhir"
+    )
 
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "samples":
+            return _list_samples()
+        if args.command == "load-samples":
+            return _load_samples(args.fhir_server)
         return _evaluate(args)
     except ConfigError as exc:
         print(f"ms-backpain-cds: {exc}", file=sys.stderr)
@@ -48,10 +67,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     from service.app import create_app
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides: dict[str, Any] = {
+        k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None
+    }
+    if args.demo:
+        overrides["demo"] = True
     settings = load_settings(**overrides)
+    app = create_app(settings)
+    if settings.demo:
+        _print_demo_banner(settings.host, settings.port)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -59,6 +85,48 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
     )
     return 0
+
+
+def _print_demo_banner(host: str, port: int) -> None:
+    from service.demo_fhir import sandbox_url
+    from service.samples import list_samples
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    first = list_samples()[0]
+    print(
+        f"Demo mode: sample patients at {base}/fhir, discovery at {base}/cds-services\n"
+        f"Open the CDS Hooks Sandbox with {first.name} ({first.id}):\n"
+        f"  {sandbox_url(base, first.patient_id)}\n"
+        "Demo mode trusts the Sandbox's published key, which anyone can sign with: "
+        "never use it for real patients.",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _list_samples() -> int:
+    from service.samples import list_orders, list_samples
+
+    print("Sample patients (evaluate NAME):")
+    for sample in list_samples():
+        print(f"  {sample.id:28} {sample.description}  [{', '.join(sample.cards) or 'no cards'}]")
+    print("Sample orders (evaluate NAME --hook order-select --orders ORDER):")
+    for order in list_orders():
+        print(f"  {order.name:28} {order.description}")
+    return 0
+
+
+def _load_samples(fhir_server: str) -> int:
+    from service.loader import load_samples
+
+    try:
+        report = asyncio.run(load_samples(fhir_server))
+    except ValueError as exc:
+        print(f"ms-backpain-cds: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def _read_json(path: Path) -> Any:
@@ -70,17 +138,60 @@ def _read_json(path: Path) -> Any:
         raise SystemExit(f"ms-backpain-cds: {path} is not valid JSON ({exc.msg})") from None
 
 
+def _patient_document(name: str) -> Any:
+    path = Path(name)
+    if path.suffix == ".json" or path.exists():
+        return _read_json(path)
+    from service.samples import SampleNotFound, find_sample, load_bundle
+
+    try:
+        return load_bundle(find_sample(name))
+    except SampleNotFound:
+        raise SystemExit(
+            f"ms-backpain-cds: {name!r} is neither a JSON file nor a sample patient "
+            "(list them with: ms-backpain-cds samples)"
+        ) from None
+
+
+def _order_documents(names: list[str], patient_id: str) -> dict[str, Any]:
+    from service.samples import SampleNotFound, load_order
+
+    entries: list[dict[str, Any]] = []
+    for name in names:
+        path = Path(name)
+        if path.suffix == ".json" or path.exists():
+            document = _read_json(path)
+        else:
+            try:
+                document = load_order(name, patient_id=patient_id)
+            except SampleNotFound:
+                raise SystemExit(
+                    f"ms-backpain-cds: no order file or sample order {name!r}"
+                ) from None
+        if isinstance(document, dict) and document.get("resourceType") == "Bundle":
+            entries.extend(e for e in document.get("entry") or [] if isinstance(e, dict))
+        else:
+            entries.append({"resource": document})
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
 def _evaluate(args: argparse.Namespace) -> int:
+    from cards.model import response_body
     from service import pipeline
     from service.hooks import read_hook_request
     from service.outcome import HTTPProblem
     from service.prefetch import resolve
+    from service.render import render_text
 
-    document = _read_json(args.file)
+    document = _patient_document(args.patient)
     if isinstance(document, dict) and document.get("resourceType") == "Bundle":
-        document = request_from_bundle(document, args.hook or "patient-view", args.orders)
-    elif args.orders is not None:
-        raise SystemExit("ms-backpain-cds: --orders goes with a Bundle, not a CDS Hooks request")
+        hook = args.hook or ("order-select" if args.orders else "patient-view")
+        document = request_from_bundle(document, hook)
+        if hook != "patient-view":
+            drafts = _order_documents(args.orders or [], document["context"]["patientId"])
+            document["context"]["draftOrders"] = drafts
+    elif args.orders:
+        raise SystemExit("ms-backpain-cds: --orders goes with a Bundle or sample, not a request")
     hook = document.get("hook") if isinstance(document, dict) else None
     if args.hook and hook != args.hook:
         raise SystemExit(f"ms-backpain-cds: the request is for {hook!r}, not {args.hook!r}")
@@ -95,10 +206,11 @@ def _evaluate(args: argparse.Namespace) -> int:
             "ms-backpain-cds: not in prefetch, treated as empty: " + ", ".join(resolved.missing),
             file=sys.stderr,
         )
-    cards = pipeline.evaluate(service, request.context, resolved.resources)
-    from cards.model import response_body
-
-    sys.stdout.write(orjson.dumps(response_body(cards), option=orjson.OPT_INDENT_2).decode() + "\n")
+    body = response_body(pipeline.evaluate(service, request.context, resolved.resources))
+    if args.json:
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(render_text(body) + "\n")
     return 0
 
 
@@ -111,7 +223,7 @@ def service_for_hook(hook: object) -> ServiceDefinition:
     )
 
 
-def request_from_bundle(bundle: dict[str, Any], hook: str, orders: Path | None) -> dict[str, Any]:
+def request_from_bundle(bundle: dict[str, Any], hook: str) -> dict[str, Any]:
     """A CDS Hooks request whose prefetch holds the Bundle's resources, each under one key.
 
     Resources go to the first template key of their type; types no template asks for (such as
@@ -140,12 +252,9 @@ def request_from_bundle(bundle: dict[str, Any], hook: str, orders: Path | None) 
         "patientId": str(patient.get("id") or "unknown"),
     }
     if hook != "patient-view":
-        drafts = _read_json(orders) if orders else {"resourceType": "Bundle", "entry": []}
-        if isinstance(drafts, dict) and drafts.get("resourceType") != "Bundle":
-            drafts = {"resourceType": "Bundle", "entry": [{"resource": drafts}]}
-        context["draftOrders"] = drafts
-        if hook == "order-select":
-            context["selections"] = []
+        context["draftOrders"] = {"resourceType": "Bundle", "type": "collection", "entry": []}
+    if hook == "order-select":
+        context["selections"] = []
     return {
         "hook": hook,
         "hookInstance": "offline-evaluate",
