@@ -14,8 +14,8 @@ from cards import safety
 from cards.build import Draft, create, delete, finish, fit_summary, plain, suggestion
 from cards.content import CARDS
 from cards.model import Action, Card
-from cards.patient_view import hard_flags
 from cards.products import DRUGS, SERVICES
+from cards.red_flags import hard_flags
 from cards.resources import proposal
 from mappings.concepts import TIZANIDINE_CONTRAINDICATED_WITH
 from mappings.profile import DraftOrder, Medication, PainProfile
