@@ -192,7 +192,11 @@ def tizanidine_interaction(ctx: _Context, o: DraftOrder) -> Card | None:
     if "tizanidine" in m.ingredients:
         d.do.append(text.advice["baclofen"])
         if not p.takes("baclofen") and not safety.egfr_below(p, T.egfr_severe):
-            key = "baclofen_renal" if safety.egfr_below(p, T.egfr_reduced) else "baclofen"
+            renal = safety.baclofen_renal(p)
+            if renal:
+                d.cautions.append(f"{renal.text}: baclofen at a reduced dose.")
+                d.evidence.append(renal.evidence[0])
+            key = "baclofen_renal" if renal else "baclofen"
             actions.append(_propose(key, ctx, list(p.spasticity)))
     if actions:
         label = "Remove tizanidine" if "tizanidine" in m.ingredients else "Remove this order"

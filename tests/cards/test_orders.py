@@ -295,3 +295,11 @@ def test_nsaid_order_with_aspirin_is_one_risk_card_not_also_a_duplicate():
     found = by_kind(run(profile(meds=(med("aspirin"),)), med_order("ibuprofen")))
     assert set(found) == {"nsaid-risk"}
     assert "aspirin tablet" in found["nsaid-risk"].summary
+
+
+def test_tizanidine_interaction_proposes_reduced_baclofen_when_egfr_reduced():
+    cards = run(profile(egfr_value=50, meds=(med("ciprofloxacin"),)), med_order("tizanidine"))
+    card = by_kind(cards)["tizanidine-interaction"]
+    assert "baclofen at a reduced dose" in card.detail
+    (resource,) = [a.resource for s in card.suggestions for a in s.actions if a.type == "create"]
+    assert resource["dosageInstruction"][0]["text"].startswith("Reduced kidney function")
