@@ -7,10 +7,14 @@ deployment fails loudly instead of answering with surprising defaults.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import orjson
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.trust import TrustedIssuer
 
 ENV_PREFIX = "MSCDS_"
 
@@ -27,7 +31,16 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Empty means a SQLite file in data_dir. Accepts sqlite:///PATH and postgresql://...
     database_url: str = ""
-    auth: Literal["off", "jwt"] = "off"
+    auth: Literal["off", "jwt"] = "jwt"
+    # JSON arrays; parsed here (not by pydantic-settings) so a bad value names its variable.
+    trusted_issuers: Annotated[tuple[TrustedIssuer, ...], NoDecode] = ()
+    public_base_url: str = ""
+    fhir_servers: Annotated[tuple[str, ...], NoDecode] = ()
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    cors_allow_private_network: bool = False
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    redis_url: str = ""
+    trust_sandbox: bool = False
     fhir_timeout_s: float = Field(default=5.0, gt=0, le=120)
     fhir_max_pages: int = Field(default=20, ge=1, le=1000)
     fhir_max_response_bytes: int = Field(default=20_000_000, ge=1_000)
@@ -39,10 +52,69 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("trusted_issuers", "fhir_servers", "cors_origins", mode="before")
+    @classmethod
+    def _json_array(cls, value: Any) -> Any:
+        if isinstance(value, str | bytes):
+            try:
+                value = orjson.loads(value) if value.strip() else []
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg})") from None
+            if not isinstance(value, list):
+                raise ValueError("must be a JSON array")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if value:
+            _absolute_url(value, allow_path=True)
+        return value.rstrip("/")
+
+    @field_validator("fhir_servers")
+    @classmethod
+    def _fhir_bases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_absolute_url(url, allow_path=True).rstrip("/") for url in value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin == "*" or _absolute_url(origin, allow_path=False) != origin:
+                raise ValueError(f"{origin!r} is not an origin like https://ehr.example.org")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _auth_is_usable(self) -> Settings:
+        if self.auth != "jwt" or self.demo:
+            return self
+        if not self.public_base_url:
+            raise ValueError(
+                f"{ENV_PREFIX}PUBLIC_BASE_URL is required when {ENV_PREFIX}AUTH=jwt "
+                "(the URL clients call, e.g. https://cds.example.org; tokens' aud is checked "
+                "against it)"
+            )
+        if not self.trusted_issuers and not self.trust_sandbox:
+            raise ValueError(
+                f"{ENV_PREFIX}TRUSTED_ISSUERS is empty while {ENV_PREFIX}AUTH=jwt: no client "
+                "could authenticate"
+            )
+        issuers = [i.iss for i in self.trusted_issuers]
+        if len(set(issuers)) != len(issuers):
+            raise ValueError(f"{ENV_PREFIX}TRUSTED_ISSUERS lists an iss twice")
+        return self
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql")):
+        if value and not value.startswith(("sqlite:", "postgresql", "postgres:")):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
 
@@ -67,6 +139,21 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "?"
-            problems.append(f"{ENV_PREFIX}{field.upper()}: {error['msg']}")
+            loc = error["loc"]
+            if not loc:  # a cross-field check: its message names the variables
+                problems.append(error["msg"].removeprefix("Value error, "))
+                continue
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+            problems.append(f"{ENV_PREFIX}{str(loc[0]).upper()}{where}: {error['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def _absolute_url(url: str, *, allow_path: bool) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an absolute http(s) URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError(f"{url!r} must not carry credentials, a query or a fragment")
+    if not allow_path and parts.path:
+        raise ValueError(f"{url!r} must not have a path")
+    return url
