@@ -20,13 +20,14 @@ from mappings.profile import Evidence
 _NAMESPACE = uuid.UUID("6f3c7a52-2b8e-5d43-9a0f-1c2d3e4f5a6b")
 _MAX_SUMMARY = 139
 _MAX_QUOTE = 200
+_MAX_LINE = 800
 _UNSAFE = str.maketrans({"<": "‹", ">": "›", "`": "'", "|": "/", "\\": "/"})
 
 
 def plain(text: object, limit: int = _MAX_QUOTE) -> str:
     """Text from the EHR made safe to quote in Markdown: one line, no HTML, bounded length."""
     s = " ".join(str(text).split()).translate(_UNSAFE)
-    s = re.sub(r"^[#>*+\-\d.]+\s", "", s)
+    s = re.sub(r"^(#{1,6}|>|[*+\-]|\d+[.)])\s+", "", s)  # no heading/quote/list marker
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
@@ -104,15 +105,18 @@ def finish(draft: Draft, patient_id: str) -> Card:
     )
 
 
+def _section(heading: str, lines: Iterable[str]) -> str:
+    # Lines may quote EHR text (drug names, findings): keep each one line, with no HTML.
+    return f"### {heading}\n" + "\n".join(f"- {plain(line, _MAX_LINE)}" for line in lines)
+
+
 def _detail(lead: str, draft: Draft) -> str:
     parts = [f"**{lead}**"]
     if draft.do:
-        parts.append(f"### {HEADINGS['do']}\n" + "\n".join(f"- {line}" for line in draft.do))
+        parts.append(_section(HEADINGS["do"], draft.do))
     if draft.cautions:
-        parts.append(
-            f"### {HEADINGS['cautions']}\n" + "\n".join(f"- {line}" for line in draft.cautions)
-        )
+        parts.append(_section(HEADINGS["cautions"], draft.cautions))
     why = [*draft.notes, *dict.fromkeys(plain(e.describe()) for e in draft.evidence)]
     if why:
-        parts.append(f"### {HEADINGS['why']}\n" + "\n".join(f"- {line}" for line in why))
+        parts.append(_section(HEADINGS["why"], why))
     return "\n\n".join(parts)

@@ -143,3 +143,13 @@ def test_docs_cards_md_is_up_to_date():
         result.stdout + " (run .venv/bin/python scripts/gen_cards_doc.py)"
     )
     assert (ROOT / "docs" / "cards.md").read_text(encoding="utf-8") == render()
+
+
+def test_hostile_medication_and_finding_names_are_quoted_without_html():
+    bad = "<img src=x onerror=alert(1)>"
+    meds = (med("warfarin", display=bad), med("tizanidine", display=bad + " tiz"))
+    p = profile(spasticity=True, findings={"urinary_retention": bad}, meds=meds)
+    cards = check(cards_for("patient-view", p, patient_id=PID, user_id=CLINICIAN))
+    assert any("‹img src=x onerror=alert(1)›" in c.detail for c in cards)
+    for c in cards:
+        assert "<img" not in c.detail and "<img" not in c.summary
