@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the CDS Hooks service")
     serve.add_argument("--host", help="address to listen on (MSCDS_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (MSCDS_PORT, default 8000)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the port (default 1)"
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -72,18 +76,27 @@ def _serve(args: argparse.Namespace) -> int:
     }
     if args.demo:
         overrides["demo"] = True
-    settings = load_settings(**overrides)
-    app = create_app(settings)
+    settings = load_settings(**overrides)  # fail here, once, on a bad configuration
     if settings.demo:
         _print_demo_banner(settings.host, settings.port)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+    }
+    if args.workers > 1:
+        # Worker processes build their own app from the environment: pass the overrides there.
+        os.environ.update(
+            {
+                f"MSCDS_{k.upper()}": str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in overrides.items()
+            }
+        )
+        uvicorn.run("service.app:create_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
     return 0
 
 
