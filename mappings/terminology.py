@@ -374,10 +374,37 @@ def _index_drug_names(term: Terminology, synonyms: dict[str, list[str]]) -> None
         if tty in ("BN", "PIN", "IN"):
             for ingredient in term.product_ingredients[rxcui]:
                 names.setdefault(term.product_names[rxcui].lower(), set()).add(ingredient)
+    # A brand that names another drug ("Tylenol with Codeine") counts for both.
+    for name, found in names.items():
+        words = name.split()
+        for size in range(1, len(words)):
+            for start in range(len(words) - size + 1):
+                part = " ".join(words[start : start + size])
+                if part in names and part != name:
+                    found.update(names[part])
     term.drug_name_ingredients = {k: tuple(sorted(v)) for k, v in names.items()}
     ordered = sorted(names, key=len, reverse=True)
     body = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in ordered)
     term.drug_names = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+    _complete_combinations(term)
+
+
+def _complete_combinations(term: Terminology) -> None:
+    """Fill ingredients missing from partial extracts using the product's own name.
+
+    The eCQM rows cover only some ingredients of a combination (e.g. the Ultracet SBD is listed
+    under tramadol alone), but RxNorm names every ingredient: "acetaminophen 325 MG / tramadol ...".
+    """
+    assert term.drug_names is not None
+    for rxcui, name in term.product_names.items():
+        if term.product_tty.get(rxcui) in ("BN", "IN", "PIN") or "/" not in name:
+            continue
+        found = list(term.product_ingredients[rxcui])
+        for hit in term.drug_names.finditer(name):
+            for ingredient in term.drug_name_ingredients.get(hit.group(0).lower(), ()):
+                if ingredient not in found:
+                    found.append(ingredient)
+        term.product_ingredients[rxcui] = tuple(found)
 
 
 _FIXED = ("concepts.csv", "systems.csv", "drug_classes.csv", "rxnorm_products.csv")
