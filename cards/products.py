@@ -21,7 +21,6 @@ OVERRIDE_SYSTEM = "https://ms-backpain-cds.example.org/CodeSystem/override-reaso
 # Maximum daily doses quoted on cards beyond those in `mappings.thresholds` (product labelling).
 BACLOFEN_MAX_MG_PER_DAY = 80
 IBUPROFEN_MAX_MG_PER_DAY = 1200  # without prescriber review of a higher dose
-NAPROXEN_MAX_MG_PER_DAY = 1000
 GABAPENTIN_MAX_MG_PER_DAY = 3600
 
 _ACETAMINOPHEN_MAX_G = THRESHOLDS.acetaminophen_max_mg_per_day / 1000
