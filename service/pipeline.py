@@ -28,7 +28,8 @@ def evaluate(
 ) -> list[Card]:
     """The cards for one hook call, given every resource its prefetch resolved to."""
     patient_id = str(context.get("patientId", ""))
-    profile = mappings.classify(resources, today=on or today(), patient_id=patient_id)
+    day = on or today()
+    profile = mappings.classify(resources, today=day, patient_id=patient_id)
     orders: tuple[mappings.DraftOrder, ...] = ()
     if service.hook in ("order-select", "order-sign"):
         selections = context.get("selections") if service.hook == "order-select" else None
@@ -39,4 +40,5 @@ def evaluate(
         patient_id=patient_id,
         user_id=str(context.get("userId", "")),
         orders=orders,
+        today=day,
     )
