@@ -13,11 +13,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cards.content import CARDS, HEADINGS
-from cards.model import Action, Card, Suggestion
-from cards.products import LINKS, OVERRIDE_REASONS, SOURCES
+from cards.model import Action, Card, Coding, Source, Suggestion
+from cards.products import CARD_KIND_SYSTEM, LINKS, OVERRIDE_REASONS, SOURCES
 from mappings.profile import Evidence
 
 _NAMESPACE = uuid.UUID("6f3c7a52-2b8e-5d43-9a0f-1c2d3e4f5a6b")
+
+
+def _kind_name(kind: str) -> str:
+    return kind.replace("-", " ").capitalize()
+
+
+# One Source per card kind, built once: the guideline plus the kind as `topic`.
+_SOURCE_BY_KIND: dict[str, Source] = {
+    kind: SOURCES[text.source].model_copy(
+        update={"topic": Coding(system=CARD_KIND_SYSTEM, code=kind, display=_kind_name(kind))}
+    )
+    for kind, text in CARDS.items()
+}
 _MAX_SUMMARY = 139
 _MAX_QUOTE = 200
 _MAX_LINE = 800
@@ -97,7 +110,7 @@ def finish(draft: Draft, patient_id: str) -> Card:
         summary=draft.summary,
         detail=_detail(text.lead, draft),
         indicator=text.indicator,
-        source=SOURCES[text.source],
+        source=_SOURCE_BY_KIND[draft.kind],
         suggestions=suggestions,
         selectionBehavior=(draft.selection or "any") if suggestions else None,
         overrideReasons=tuple(OVERRIDE_REASONS[k] for k in text.overrides),

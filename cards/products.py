@@ -17,6 +17,8 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 CPT = "http://www.ama-assn.org/go/cpt"
 OVERRIDE_SYSTEM = "https://ms-backpain-cds.example.org/CodeSystem/override-reason"
+# Card kinds as `source.topic` codes: EHRs can count and route cards by kind, and logs name them.
+CARD_KIND_SYSTEM = "https://ms-backpain-cds.example.org/CodeSystem/card-kind"
 
 # Maximum daily doses quoted on cards beyond those in `mappings.thresholds` (product labelling).
 BACLOFEN_MAX_MG_PER_DAY = 80
