@@ -39,7 +39,7 @@ CATEGORIES = frozenset(
 )
 VALUE_SET_COLUMNS = ("concept", "system", "code", "match", "display", "confirmed", "source")
 PRODUCT_TTYS = frozenset({"IN", "PIN", "SCDC", "SCD", "SBD", "BN", "GPCK", "BPCK", "product"})
-_SOURCE_LINE = re.compile(r"^#\s*source:\s*(?P<source>.+?)\s*;\s*version:\s*(?P<version>\S+)\s*$")
+_SOURCE_LINE = re.compile(r"^#\s*source:\s*(?P<source>.+?)\s*;\s*version:\s*(?P<version>.+?)\s*$")
 _CONCEPT_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _SOURCE_IDS = re.compile(r"^S[1-9](?:\s*[,+ ]\s*S[1-9])*$")
 
