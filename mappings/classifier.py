@@ -241,11 +241,15 @@ def _read_observation(
 ) -> None:
     if status_tokens(resource.get("status")) & EXCLUDED_OBSERVATION:
         return
+    hits = match_concepts(term, resource.get("code"))
+    coded_value = resource.get("valueCodeableConcept")
+    if not hits and coded_value is None:
+        return  # most Observations (vitals, other labs) stop here
     ref = reference_of(resource)
     when = first_date(resource, *OBSERVATION_DATE_PATHS)
     recent = when is None or when >= window_start
     value, unit, has_value = _observation_value(resource)
-    for concept, system, code, display in match_concepts(term, resource.get("code")):
+    for concept, system, code, display in hits:
         category = term.concepts[concept].category
         evidence = Evidence(ref, concept, system, code, display, when)
         if category == "observation":
@@ -263,7 +267,7 @@ def _read_observation(
             findings.add(concept, evidence)
     if recent:
         for concept, system, code, display in match_concepts(
-            term, resource.get("valueCodeableConcept"), categories=_FINDING_CATEGORIES
+            term, coded_value, categories=_FINDING_CATEGORIES
         ):
             findings.add(concept, Evidence(ref, concept, system, code, display, when))
 

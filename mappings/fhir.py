@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 
@@ -122,6 +123,11 @@ def split_reference(reference: Any) -> tuple[str | None, str | None]:
     """("Medication", "123") from "Medication/123", a full URL, or ".../_history/2"."""
     if not isinstance(reference, str) or "/" not in reference:
         return None, None
+    return _split_reference(reference)
+
+
+@lru_cache(maxsize=4096)
+def _split_reference(reference: str) -> tuple[str | None, str | None]:
     parts = [p for p in reference.strip().split("/") if p]
     if "_history" in parts:
         parts = parts[: parts.index("_history")]
