@@ -14,15 +14,16 @@ from time import perf_counter
 
 import httpx
 import orjson
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 import mappings
 from cards.model import response_body
-from service import pipeline
-from service.config import Settings, load_settings
+from service import pipeline, security
+from service.auth import require_client
+from service.config import Settings, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition, discovery_document
 from service.feedback_store import FeedbackStore
 from service.fhir import FhirClient
@@ -39,6 +40,7 @@ def _json(body: object, status: int = 200) -> Response:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    check_auth(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,15 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logging.WARNING,
                 message="MSCDS_AUTH=off: any caller can call the hooks; do not expose this server",
             )
+        security.warn_at_startup(settings)
         mappings.load_terminology()
         app.state.store = await FeedbackStore.open(settings.async_database_url)
         timeout = httpx.Timeout(settings.fhir_timeout_s)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
+            app.state.verifier = security.build_verifier(settings, http)
             app.state.fhir = FhirClient(
                 http,
                 timeout_s=settings.fhir_timeout_s,
                 max_pages=settings.fhir_max_pages,
                 max_bytes=settings.fhir_max_response_bytes,
+                allowed=security.fhir_server_allowed(settings),
             )
             app.state.ready = True
             # Start-up objects live for the whole process: keep them out of every collection.
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 app.state.ready = False
+                if app.state.verifier is not None:
+                    await app.state.verifier.close()
                 await app.state.store.close()
 
     app = FastAPI(
@@ -78,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.ready = False
+    security.install(app, settings)
+    authenticated = [Depends(require_client)]
 
     @app.exception_handler(HTTPProblem)
     async def _problem(_: Request, exc: HTTPProblem) -> Response:
@@ -97,11 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise HTTPProblem(404, f"no CDS service with id {service_id[:100]!r}")
         return service
 
-    @app.get("/cds-services")
+    @app.get("/cds-services", dependencies=authenticated)
     async def discovery() -> Response:
         return _json(discovery_document())
 
-    @app.post("/cds-services/{service_id}")
+    @app.post("/cds-services/{service_id}", dependencies=authenticated)
     async def call_service(service_id: str, request: Request) -> Response:
         started = perf_counter()
         fields: dict[str, object] = {"service": service_id[:100]}
@@ -134,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fields["ms"] = round((perf_counter() - started) * 1000, 2)
             log_event("hook", logging.INFO if status < 500 else logging.ERROR, **fields)
 
-    @app.post("/cds-services/{service_id}/feedback")
+    @app.post("/cds-services/{service_id}/feedback", dependencies=authenticated)
     async def feedback(service_id: str, request: Request) -> Response:
         service = service_for(service_id)
         body = validate(FeedbackRequest, parse_body(await request.body()))

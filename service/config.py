@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.trust import TrustedIssuer
@@ -91,26 +91,6 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @model_validator(mode="after")
-    def _auth_is_usable(self) -> Settings:
-        if self.auth != "jwt" or self.demo:
-            return self
-        if not self.public_base_url:
-            raise ValueError(
-                f"{ENV_PREFIX}PUBLIC_BASE_URL is required when {ENV_PREFIX}AUTH=jwt "
-                "(the URL clients call, e.g. https://cds.example.org; tokens' aud is checked "
-                "against it)"
-            )
-        if not self.trusted_issuers and not self.trust_sandbox:
-            raise ValueError(
-                f"{ENV_PREFIX}TRUSTED_ISSUERS is empty while {ENV_PREFIX}AUTH=jwt: no client "
-                "could authenticate"
-            )
-        issuers = [i.iss for i in self.trusted_issuers]
-        if len(set(issuers)) != len(issuers):
-            raise ValueError(f"{ENV_PREFIX}TRUSTED_ISSUERS lists an iss twice")
-        return self
-
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -139,13 +119,32 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            loc = error["loc"]
-            if not loc:  # a cross-field check: its message names the variables
-                problems.append(error["msg"].removeprefix("Value error, "))
-                continue
+            loc = error["loc"] or ("?",)
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
             problems.append(f"{ENV_PREFIX}{str(loc[0]).upper()}{where}: {error['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def check_auth(settings: Settings) -> None:
+    """With MSCDS_AUTH=jwt, refuse to start unless a client could actually authenticate.
+
+    Demo mode supplies its own base URLs and trusts the Sandbox (service.security).
+    """
+    if settings.auth != "jwt" or settings.demo:
+        return
+    if not settings.public_base_url:
+        raise ConfigError(
+            f"{ENV_PREFIX}PUBLIC_BASE_URL is required when {ENV_PREFIX}AUTH=jwt: the URL clients "
+            "call, e.g. https://cds.example.org (each token's aud is checked against it)"
+        )
+    if not settings.trusted_issuers and not settings.trust_sandbox:
+        raise ConfigError(
+            f"{ENV_PREFIX}TRUSTED_ISSUERS is empty while {ENV_PREFIX}AUTH=jwt: no client could "
+            f"authenticate (or set {ENV_PREFIX}AUTH=off on a closed network)"
+        )
+    issuers = [i.iss for i in settings.trusted_issuers]
+    if len(set(issuers)) != len(issuers):
+        raise ConfigError(f"{ENV_PREFIX}TRUSTED_ISSUERS lists the same iss twice")
 
 
 def _absolute_url(url: str, *, allow_path: bool) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpx
 import orjson
@@ -71,10 +71,31 @@ def next_link(bundle: dict[str, Any]) -> str | None:
     return None
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts: SplitResult) -> tuple[str, str | None, int | None] | None:
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:  # a port that is not a number
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
 def same_server(url: str, base: str) -> bool:
-    """True when `url` lies under `base` (scheme, host, port and path prefix)."""
+    """True when `url` lies under `base` (scheme, host, port and path prefix).
+
+    URLs with credentials or dot segments (`..`, also percent-encoded) never match, because a
+    server would resolve them to a path outside the prefix.
+    """
     u, b = urlsplit(url), urlsplit(base)
-    if (u.scheme, u.hostname, u.port) != (b.scheme, b.hostname, b.port):
+    origin = _origin(u)
+    if origin is None or origin != _origin(b):
+        return False
+    segments = unquote(u.path).split("/")
+    if "." in segments or ".." in segments or "\\" in u.path:
         return False
     prefix = b.path.rstrip("/")
     return u.path == prefix or u.path.startswith(prefix + "/")
@@ -101,6 +122,8 @@ class FhirClient:
     async def fetch(self, base: str, query: str, token: str | None) -> list[dict[str, Any]]:
         """Run one template (a read or a search) within the time budget."""
         url = base.rstrip("/") + "/" + query.lstrip("/")
+        if not same_server(url, base):  # a context value must not steer the request elsewhere
+            raise FhirError("a prefetch query leaves the FHIR server")
         try:
             async with asyncio.timeout(self.timeout_s):
                 if "?" not in query:

@@ -11,7 +11,7 @@ from service.config import ConfigError, load_settings
 def test_defaults_are_the_embedded_ones(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.delenv("MSCDS_DATABASE_URL", raising=False)
     monkeypatch.setenv("MSCDS_DATA_DIR", str(tmp_path))
-    settings = load_settings()
+    settings = load_settings(auth="off")  # jwt, the default, needs issuers (test_auth_config)
     assert (settings.host, settings.port, settings.auth) == ("127.0.0.1", 8000, "off")
     assert settings.async_database_url == f"sqlite+aiosqlite:///{tmp_path}/feedback.db"
 

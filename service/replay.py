@@ -1,0 +1,83 @@
+"""Replay protection: each (issuer, jti) is accepted once while its token is still valid.
+
+One process keeps the seen ids in memory; several workers or replicas share them in Redis
+(`MSCDS_REDIS_URL`) with an atomic SET NX and an expiry equal to the token's remaining lifetime,
+so the store never outgrows the tokens that could still be replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Protocol
+
+MAX_MEMORY_ENTRIES = 200_000
+
+
+class ReplayStoreUnavailable(Exception):
+    """The shared store could not be asked; fail closed."""
+
+
+class ReplayCache(Protocol):
+    async def first_use(self, issuer: str, jti: str, ttl_s: float) -> bool:
+        """Record the id; True if it was not seen within its lifetime."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def _key(issuer: str, jti: str) -> str:
+    digest = hashlib.sha256(f"{issuer}\x00{jti}".encode()).hexdigest()
+    return f"mscds:jti:{digest}"
+
+
+class MemoryReplayCache:
+    """Seen ids of this process only: right for one worker, wrong for several."""
+
+    def __init__(self, max_entries: int = MAX_MEMORY_ENTRIES, clock=time.monotonic) -> None:
+        self._seen: dict[str, float] = {}  # key -> expiry (monotonic)
+        self._max_entries = max_entries
+        self._clock = clock
+
+    async def first_use(self, issuer: str, jti: str, ttl_s: float) -> bool:
+        now = self._clock()
+        key = _key(issuer, jti)
+        expiry = self._seen.get(key)
+        if expiry is not None and expiry > now:
+            return False
+        if len(self._seen) >= self._max_entries:
+            self._seen = {k: e for k, e in self._seen.items() if e > now}
+            if len(self._seen) >= self._max_entries:
+                raise ReplayStoreUnavailable("replay cache full")
+        self._seen[key] = now + max(ttl_s, 1.0)
+        return True
+
+    async def close(self) -> None:
+        self._seen.clear()
+
+
+class RedisReplayCache:
+    """Seen ids shared by every worker and replica through Redis."""
+
+    def __init__(self, url: str) -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+
+    async def first_use(self, issuer: str, jti: str, ttl_s: float) -> bool:
+        from redis.exceptions import RedisError
+
+        try:
+            stored = await self._redis.set(
+                _key(issuer, jti), b"1", nx=True, px=max(int(ttl_s * 1000), 1000)
+            )
+        except (RedisError, OSError) as exc:
+            raise ReplayStoreUnavailable(f"redis: {type(exc).__name__}") from None
+        return bool(stored)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def replay_cache(redis_url: str) -> ReplayCache:
+    return RedisReplayCache(redis_url) if redis_url else MemoryReplayCache()

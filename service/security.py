@@ -1,0 +1,214 @@
+"""The security profile derived from Settings, and the HTTP layers that enforce it.
+
+Secure by default: JWT required, no browser origin, no FHIR server. Demo mode (`Settings.demo`)
+is the one explicit opt-in that widens all three for the CDS Hooks Sandbox on this machine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.auth import Verifier
+from service.config import Settings
+from service.fhir import same_server
+from service.logs import log_event
+from service.outcome import HTTPProblem, problem_response
+from service.replay import replay_cache
+from service.trust import TrustedIssuer, sandbox_issuer
+
+SANDBOX_ORIGIN = "https://sandbox.cds-hooks.org"
+# A Sandbox run from a checkout (npm start) on this machine, any port.
+LOCAL_ORIGIN_REGEX = r"http://(localhost|127\.0\.0\.1)(:\d{1,5})?"
+CORS_METHODS = ["GET", "POST", "OPTIONS"]
+CORS_HEADERS = ["Authorization", "Content-Type", "Accept"]
+
+
+# --- what the settings mean -------------------------------------------------------------------
+
+
+def trusted_issuers(settings: Settings) -> list[TrustedIssuer]:
+    """The configured issuers, plus the Sandbox when MSCDS_TRUST_SANDBOX or demo mode says so."""
+    issuers = list(settings.trusted_issuers)
+    if (settings.trust_sandbox or settings.demo) and not any(
+        i.iss == sandbox_issuer().iss for i in issuers
+    ):
+        issuers.append(sandbox_issuer())
+    return issuers
+
+
+def public_base_urls(settings: Settings) -> list[str]:
+    """The base URLs callers use; a token's `aud` is one of these plus the path called.
+
+    Demo mode accepts both loopback spellings of the port, as a browser may use either.
+    """
+    bases = [settings.public_base_url] if settings.public_base_url else []
+    if settings.demo:
+        for host in ("127.0.0.1", "localhost"):
+            url = f"http://{host}:{settings.port}"
+            if url not in bases:
+                bases.append(url)
+    return bases
+
+
+def fhir_servers(settings: Settings) -> list[str]:
+    """Allowed FHIR bases; demo mode adds the service's own demo FHIR endpoint."""
+    servers = list(settings.fhir_servers)
+    if settings.demo:
+        servers += [f"http://{h}:{settings.port}/fhir" for h in ("127.0.0.1", "localhost")]
+    return servers
+
+
+def fhir_server_allowed(settings: Settings) -> Callable[[str], bool]:
+    """The `FhirClient.allowed` hook: True only under a configured base (prefix match)."""
+    bases = tuple(fhir_servers(settings))
+
+    def allowed(url: str) -> bool:
+        return any(same_server(url, base) for base in bases)
+
+    return allowed
+
+
+def cors_origins(settings: Settings) -> tuple[list[str], str | None]:
+    """Allowed origins, and a pattern for the local ones demo mode adds."""
+    origins = list(settings.cors_origins)
+    if settings.demo:
+        if SANDBOX_ORIGIN not in origins:
+            origins.append(SANDBOX_ORIGIN)
+        return origins, LOCAL_ORIGIN_REGEX
+    return origins, None
+
+
+def warn_at_startup(settings: Settings) -> None:
+    """Say loudly which protections this configuration relaxes."""
+    if settings.auth == "jwt" and (settings.trust_sandbox or settings.demo):
+        log_event(
+            "sandbox_trusted",
+            logging.WARNING,
+            message="tokens signed with the CDS Hooks Sandbox key are accepted; that private key "
+            "is public, so they authenticate nothing: development only",
+        )
+    log_event(
+        "security",
+        auth=settings.auth,
+        issuers=[i.iss for i in trusted_issuers(settings)] if settings.auth == "jwt" else [],
+        audience_bases=public_base_urls(settings),
+        fhir_servers=fhir_servers(settings),
+        cors_origins=cors_origins(settings)[0],
+        replay_store="redis" if settings.redis_url else "memory",
+    )
+
+
+def build_verifier(settings: Settings, http: httpx.AsyncClient) -> Verifier | None:
+    """The JWT verifier, or None when MSCDS_AUTH=off."""
+    if settings.auth == "off":
+        return None
+    return Verifier(
+        trusted_issuers(settings),
+        public_base_urls(settings),
+        replay_cache(settings.redis_url),
+        http,
+    )
+
+
+# --- HTTP layers --------------------------------------------------------------------------------
+
+
+def install(app: Any, settings: Settings) -> None:
+    """Body limit inside CORS (so a 413 still reaches the browser), private-network outermost."""
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    origins, pattern = cors_origins(settings)
+    if origins or pattern:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_origin_regex=pattern,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_HEADERS,
+            allow_credentials=False,
+            max_age=600,
+        )
+        if settings.cors_allow_private_network or settings.demo:
+            app.add_middleware(PrivateNetworkAccess)
+
+
+class BodyTooLarge(HTTPProblem):
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes`: by Content-Length, and by counting what streams in.
+
+    The count raises BodyTooLarge from `receive`, which the app's HTTPProblem handler turns into
+    a 413; if it escapes before a response started, this layer answers 413 itself.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                if value.isdigit():
+                    text = f"request body larger than {self.max_bytes} bytes"
+                    await problem_response(413, text)(scope, receive, send)
+                else:
+                    await problem_response(400, "invalid Content-Length")(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge as exc:
+            if started:
+                raise
+            await problem_response(413, exc.diagnostics)(scope, receive, send)
+
+
+class PrivateNetworkAccess:
+    """Answer Chromium's Private Network Access preflight for origins CORS already allowed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        asks = scope["type"] == "http" and scope["method"] == "OPTIONS"
+        asks = asks and (b"access-control-request-private-network", b"true") in scope["headers"]
+        if not asks:
+            await self.app(scope, receive, send)
+            return
+
+        async def add_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if any(k.lower() == b"access-control-allow-origin" for k, _ in headers):
+                    headers.append((b"access-control-allow-private-network", b"true"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, add_header)
