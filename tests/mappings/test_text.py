@@ -1,0 +1,63 @@
+"""The phrase language of concepts.csv: whole words, gaps, stars, hyphens, acronyms, negation."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappings.text import PhraseError, TextMatcher, compile_phrase
+
+
+def matcher(*phrases: str, unless: tuple[str, ...] = ()) -> TextMatcher:
+    return TextMatcher({"c": (list(phrases), list(unless))})
+
+
+@pytest.mark.parametrize(
+    ("phrases", "text", "found"),
+    [
+        (("back pain",), "Chronic back pain", True),
+        (("back pain",), "BACK   PAIN", True),
+        (("back pain",), "backpain", False),
+        (("back pain",), "back painful", False),
+        (("MRI .. lumbar",), "MRI of the lumbar spine", True),
+        (("MRI .. lumbar",), "MRI lumbar", True),
+        (("MRI .. lumbar",), "MRI of the brain and later the lumbar", False),  # > 3 words apart
+        (("spasm*",), "painful spasms", True),
+        (("spasm*",), "antispasmodic", False),
+        (("X-ray .. spine",), "xray of spine", True),
+        (("X-ray .. spine",), "x ray spine", True),
+        (("MS",), "MS relapse", True),
+        (("MS",), "ms relapse", False),  # acronyms match case-sensitively
+        (("MS",), "Teams", False),
+        (("bed rest",), "No bed rest please", False),
+        (("bed rest",), "Patient denies need for bed rest", False),
+        (("bed rest",), "No lifting. Bed rest for 2 days", True),  # negation ends at the clause
+        (("bed rest",), "Avoid lifting; bed rest for 2 days", True),
+        (("fever",), "no rash, fever since Tuesday", True),
+    ],
+)
+def test_phrases(phrases: tuple[str, ...], text: str, found: bool) -> None:
+    assert bool(matcher(*phrases).find(text)) is found
+
+
+def test_unless_cancels() -> None:
+    m = matcher("cancer", unless=("history of",))
+    assert m.find("lung cancer") == (("c", "cancer"),)
+    assert m.find("history of lung cancer") == ()
+
+
+def test_returns_matched_words() -> None:
+    assert matcher("MRI .. lumbar").find("Order: MRI of the lumbar spine") == (
+        ("c", "MRI of the lumbar"),
+    )
+
+
+@pytest.mark.parametrize("phrase", ["", ".. x", "x ..", "x .. .. y", "*"])
+def test_bad_phrases(phrase: str) -> None:
+    with pytest.raises(PhraseError):
+        compile_phrase(phrase)
+
+
+def test_empty_and_repeated_text() -> None:
+    m = matcher("back pain")
+    assert m.find("") == ()
+    assert m.find("back pain") is m.find("back pain")  # cached
