@@ -197,7 +197,7 @@ def classify(
         try:
             if kind == "Patient":
                 rid = resource_id(resource)
-                if patient_id and rid != patient_id:
+                if patient_id and rid is not None and rid != patient_id:
                     continue
                 if not patient_seen:
                     patient_seen = True

@@ -429,3 +429,33 @@ def test_findings_hold_every_matched_concept() -> None:
     }
     assert profile.evidence_for("cardiovascular_disease")[0].resource == "Condition/mi"
     assert profile.evidence_for("cardiovascular_disease")[0].concept == "cardiovascular_disease"
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("Spastic bladder", "spasticity"),
+        ("Bladder spasms", "spasticity"),
+        ("Menstrual cramps", "spasticity"),
+        ("Hay fever", "fever"),
+        ("History of rheumatic fever", "fever"),
+        ("Hepatitis B vaccination", "hepatic_impairment"),
+        ("Cancer screening", "malignancy"),
+        ("Basal cell carcinoma of nose", "malignancy"),
+    ],
+)
+def test_look_alike_text_is_not_the_finding(text: str, concept: str) -> None:
+    assert not run(condition(cc(text=text))).has(concept)
+
+
+def test_non_melanoma_skin_cancer_is_not_malignancy() -> None:
+    profile = run(condition(cc(coding(ICD10CM, "C44.91"))))
+    assert profile.red_flags == () and profile.has("skin_cancer_nonmelanoma")
+    assert [f.category for f in run(condition(cc(coding(ICD10CM, "C43.9")))).red_flags] == [
+        "malignancy"
+    ]
+
+
+def test_patient_without_id_still_gives_age() -> None:
+    patient = {"resourceType": "Patient", "birthDate": f"{TODAY.year - 30}-01-01"}
+    assert run(patient, patient_id="me").age == 30
