@@ -7,7 +7,7 @@ be read is skipped). Status rules follow clinical-rules.md section 1.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -178,6 +178,8 @@ def classify(
 ) -> PainProfile:
     """Build the pain profile from a patient's FHIR resources (prefetch, resolved)."""
     term = terminology or load_terminology()
+    if isinstance(today, datetime):
+        today = today.date()
     items = list(flatten(resources if resources is not None else ()))
     medications = {
         rid: r

@@ -93,22 +93,28 @@ def classify_orders(
     """Every MedicationRequest/ServiceRequest draft, classified; `selected` marks the focus.
 
     `selections` is order-select's `context.selections` (None or empty: every draft is focused).
-    `resources` (optional) is the prefetch, used to resolve `medicationReference`.
+    `resources` (optional) is the prefetch, used to resolve `medicationReference` and
+    `reasonReference`.
     """
     term = terminology or load_terminology()
     medications: dict[str, Mapping[str, Any]] = {}
+    conditions: dict[str, Mapping[str, Any]] = {}
     if resources is not None:
         for item in flatten(resources):
             rid = resource_id(item)
-            if item.get("resourceType") == "Medication" and rid is not None:
+            if rid is None:
+                continue
+            if item.get("resourceType") == "Medication":
                 medications[rid] = item
+            elif item.get("resourceType") == "Condition":
+                conditions[rid] = item
     chosen = _selected_refs(selections)
     orders: list[DraftOrder] = []
     for position, resource in enumerate(_entries(draft_orders)):
         if not isinstance(resource, dict) or resource.get("resourceType") not in ORDER_TYPES:
             continue
         try:
-            orders.append(_classify_one(term, resource, position, chosen, medications))
+            orders.append(_classify_one(term, resource, position, chosen, medications, conditions))
         except Exception:
             continue
     return tuple(orders)
@@ -120,6 +126,7 @@ def _classify_one(
     position: int,
     chosen: set[str] | None,
     medications: Mapping[str, Mapping[str, Any]],
+    conditions: Mapping[str, Mapping[str, Any]],
 ) -> DraftOrder:
     kind = resource["resourceType"]
     rid = resource_id(resource)
@@ -150,8 +157,10 @@ def _classify_one(
                 note(concept, "text", words, text)
 
     reasons: set[str] = set()
+    reason_concepts = list(dicts(resource.get("reasonCode")))
+    reason_concepts.extend(_referenced_reasons(resource, conditions))
     for concept, system, found, shown in match_concepts(
-        term, resource.get("reasonCode"), categories=_REASON_CATEGORIES
+        term, reason_concepts, categories=_REASON_CATEGORIES
     ):
         for implied in term.closure.get(concept, (concept,)):
             reasons.add(implied)
@@ -168,3 +177,26 @@ def _classify_one(
         evidence=tuple(evidence),
         selected=chosen is None or reference in chosen,
     )
+
+
+def _referenced_reasons(
+    resource: Mapping[str, Any], conditions: Mapping[str, Mapping[str, Any]]
+) -> list[Any]:
+    """The codes of Conditions named in `reasonReference` (contained or prefetched)."""
+    found: list[Any] = []
+    for ref in dicts(resource.get("reasonReference")):
+        target = ref.get("reference")
+        if isinstance(target, str) and target.startswith("#"):
+            for contained in dicts(resource.get("contained")):
+                if (
+                    contained.get("resourceType") == "Condition"
+                    and contained.get("id") == target[1:]
+                ):
+                    found.append(contained.get("code"))
+            continue
+        kind, rid = split_reference(target)
+        if kind == "Condition" and rid in conditions:
+            found.append(conditions[rid].get("code"))
+        elif isinstance(ref.get("display"), str):
+            found.append({"text": ref["display"]})
+    return found

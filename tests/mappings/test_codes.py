@@ -194,3 +194,10 @@ def test_every_data_row_looks_itself_up(term: Terminology) -> None:
         if entry.match == "prefix":
             child = term.lookup(entry.system, entry.code + "9")
             assert child is not None
+
+
+@pytest.mark.parametrize(("code", "concept"), [("M54.5", "back_pain"), ("M54.4", "back_pain")])
+def test_who_icd10_back_pain(term: Terminology, code: str, concept: str) -> None:
+    entry = term.lookup(ICD10, code)
+    assert entry is not None and entry.concept == concept
+    assert entry.confirmed.startswith("no:")

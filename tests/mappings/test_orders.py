@@ -251,3 +251,22 @@ def test_real_sandbox_requests(name: str) -> None:
     orders = classify_orders(context.get("draftOrders"), selections=context.get("selections"))
     assert orders and all(o.resource_type == "MedicationRequest" for o in orders)
     assert all(o.kinds == {"medication"} for o in orders)
+
+
+def test_reason_reference_to_prefetched_or_contained_condition() -> None:
+    prefetch = [{"resourceType": "Condition", "id": "lbp", "code": BACK_PAIN_REASON[0]}]
+    draft = service_request(
+        cc(coding(CPT, "72148")), reasonReference=[{"reference": "Condition/lbp"}]
+    )
+    (order,) = classify_orders(bundle(draft), selections=None, resources=prefetch)
+    assert order.reason_concepts == {"back_pain"}
+    contained = service_request(
+        cc(coding(CPT, "72148")),
+        reasonReference={"reference": "#r"},
+        contained=[{"resourceType": "Condition", "id": "r", "code": MS_REASON[0]}],
+    )
+    assert one(contained).reason_concepts == {"ms"}
+    by_display = service_request(
+        cc(coding(CPT, "72148")), reasonReference=[{"display": "Multiple sclerosis follow-up"}]
+    )
+    assert one(by_display).reason_concepts == {"ms"}
