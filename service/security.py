@@ -120,7 +120,7 @@ def build_verifier(settings: Settings, http: httpx.AsyncClient) -> Verifier | No
 
 
 def install(app: Any, settings: Settings) -> None:
-    """Body limit inside CORS (so a 413 still reaches the browser), private-network outermost."""
+    """The body limit inside CORS, so a 413 still reaches the browser that sent it."""
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     origins, pattern = cors_origins(settings)
     if origins or pattern:
@@ -131,10 +131,10 @@ def install(app: Any, settings: Settings) -> None:
             allow_methods=CORS_METHODS,
             allow_headers=CORS_HEADERS,
             allow_credentials=False,
+            # Chromium's Private Network Access preflight (a public page calling localhost).
+            allow_private_network=settings.cors_allow_private_network or settings.demo,
             max_age=600,
         )
-        if settings.cors_allow_private_network or settings.demo:
-            app.add_middleware(PrivateNetworkAccess)
 
 
 class BodyTooLarge(HTTPProblem):
@@ -188,27 +188,3 @@ class BodyLimit:
             if started:
                 raise
             await problem_response(413, exc.diagnostics)(scope, receive, send)
-
-
-class PrivateNetworkAccess:
-    """Answer Chromium's Private Network Access preflight for origins CORS already allowed."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        asks = scope["type"] == "http" and scope["method"] == "OPTIONS"
-        asks = asks and (b"access-control-request-private-network", b"true") in scope["headers"]
-        if not asks:
-            await self.app(scope, receive, send)
-            return
-
-        async def add_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if any(k.lower() == b"access-control-allow-origin" for k, _ in headers):
-                    headers.append((b"access-control-allow-private-network", b"true"))
-                    message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, add_header)

@@ -243,13 +243,14 @@ async def test_sandbox_token_passes_the_demo_verifier_at_its_own_time(
     assert isinstance(verifier, Verifier)
     verifier._clock = lambda: issued + 5
     with respx.mock(assert_all_called=False) as mock:
+        mock.route().respond(404)  # record any request
         client = await verifier.verify(SANDBOX_TOKEN, "/cds-services/echo-order-select")
         assert client.iss == "https://sandbox.cds-hooks.org"
         with pytest.raises(AuthError, match="replay"):
             await verifier.verify(SANDBOX_TOKEN, "/cds-services/echo-order-select")
         with pytest.raises(AuthError, match="aud"):
             await verifier.verify(SANDBOX_TOKEN, "/cds-services/another")
-    assert not mock.calls  # the jku (sandbox.cds-hooks.org) was not fetched
+        assert not mock.calls  # the jku (sandbox.cds-hooks.org) was not fetched
 
 
 async def test_sandbox_token_is_refused_without_the_opt_in(
