@@ -7,6 +7,7 @@ request time or imports `cards`/`service`.
 
 from mappings.classifier import classify
 from mappings.errors import DataError
+from mappings.loader import load_terminology
 from mappings.orders import classify_orders
 from mappings.profile import (
     DraftOrder,
@@ -17,7 +18,7 @@ from mappings.profile import (
     PainProfile,
     RedFlag,
 )
-from mappings.terminology import Terminology, load_terminology
+from mappings.terminology import Terminology
 
 __all__ = [
     "DataError",

@@ -24,9 +24,10 @@ from mappings.fhir import (
     status_tokens,
     text_of,
 )
+from mappings.loader import load_terminology
 from mappings.medications import resolve_medication
 from mappings.profile import Duration, Evidence, Measurement, Medication, PainProfile, RedFlag
-from mappings.terminology import Terminology, load_terminology
+from mappings.terminology import Terminology
 from mappings.thresholds import THRESHOLDS
 
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})

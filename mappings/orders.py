@@ -19,9 +19,10 @@ from mappings.fhir import (
     split_reference,
     text_of,
 )
+from mappings.loader import load_terminology
 from mappings.medications import resolve_medication
 from mappings.profile import DraftOrder, Evidence
-from mappings.terminology import Terminology, load_terminology
+from mappings.terminology import Terminology
 
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
 _ORDER_CATEGORIES = frozenset({"order_kind"})

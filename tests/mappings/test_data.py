@@ -7,7 +7,8 @@ from itertools import combinations
 import pytest
 
 from mappings import concepts as C
-from mappings.terminology import CATEGORIES, Terminology, normalise_code
+from mappings.loader import CATEGORIES
+from mappings.terminology import Terminology, normalise_code
 
 RULE_CONCEPTS = (
     C.MS,

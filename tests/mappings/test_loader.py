@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mappings import DataError, load_terminology
-from mappings.terminology import DATA_DIR, DATA_DIR_ENV, build_terminology
+from mappings.loader import DATA_DIR, DATA_DIR_ENV, build_terminology
 
 
 @pytest.fixture

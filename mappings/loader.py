@@ -1,0 +1,359 @@
+"""Loading `mappings/data/` into a `Terminology`, once, with every file validated.
+
+Every CSV file starts with a `# source: ...; version: YYYY-MM-DD` line. Four files have fixed roles
+(`concepts.csv`, `systems.csv`, `drug_classes.csv`, `rxnorm_products.csv`); every other `*.csv` is
+a value set: `concept,system,code,match,display,confirmed,source`. A problem in any file raises
+`DataError` naming the file and row, so a bad edit stops start-up rather than mis-classifying.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from mappings import concepts as rule_concepts
+from mappings.errors import DataError
+from mappings.terminology import CodeEntry, Concept, Source, Terminology, normalise_code
+from mappings.text import PhraseError, TextMatcher, compile_phrase, split_phrases
+
+DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR_ENV = "MAPPINGS_DATA_DIR"  # overrides DATA_DIR (tests, local deployments)
+
+CATEGORIES = frozenset(
+    {
+        "scope",
+        "pain_component",
+        "hard_red_flag",
+        "risk_factor",
+        "ms_common",
+        "safety",
+        "observation",
+        "order_kind",
+        "finding",
+    }
+)
+VALUE_SET_COLUMNS = ("concept", "system", "code", "match", "display", "confirmed", "source")
+PRODUCT_TTYS = frozenset({"IN", "PIN", "SCDC", "SCD", "SBD", "BN", "GPCK", "BPCK", "product"})
+_SOURCE_LINE = re.compile(r"^#\s*source:\s*(?P<source>.+?)\s*;\s*version:\s*(?P<version>.+?)\s*$")
+_CONCEPT_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_SOURCE_IDS = re.compile(r"^S[1-9](?:\s*[,+ ]\s*S[1-9])*$")
+
+
+def _rows(path: Path, data: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row dict) for each data row; checks the source line and the header."""
+    name = path.name
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(name, None, f"cannot read: {exc}") from exc
+    if not lines or not _SOURCE_LINE.match(lines[0]):
+        raise DataError(name, 1, "first line must be '# source: ...; version: YYYY-MM-DD'")
+    header: list[str] | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            cells = next(csv.reader([line]))
+        except csv.Error as exc:
+            raise DataError(name, number, f"bad CSV: {exc}") from exc
+        if header is None:
+            header = [c.strip() for c in cells]
+            continue
+        if len(cells) != len(header):
+            raise DataError(name, number, f"expected {len(header)} columns, found {len(cells)}")
+        yield number, {h: c.strip() for h, c in zip(header, cells, strict=True)}
+    if header is None:
+        raise DataError(name, None, "no header row")
+
+
+def _header(path: Path) -> tuple[str, ...]:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return tuple(c.strip() for c in next(csv.reader([line])))
+    return ()
+
+
+def _source(path: Path) -> Source:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    match = _SOURCE_LINE.match(first)
+    if match is None:  # pragma: no cover - _rows checks this first
+        raise DataError(path.name, 1, "missing source line")
+    try:
+        version = date.fromisoformat(match["version"])
+    except ValueError as exc:
+        raise DataError(path.name, 1, f"version {match['version']!r} is not a date") from exc
+    return Source(path.name, match["source"], version)
+
+
+def _require(path: Path, columns: tuple[str, ...]) -> None:
+    found = _header(path)
+    if found != columns:
+        raise DataError(path.name, None, f"header must be {','.join(columns)}; found {found}")
+
+
+def _load_systems(term: Terminology, path: Path) -> None:
+    _require(path, ("name", "url", "aliases"))
+    for number, row in _rows(path, term.data_dir):
+        name, url = row["name"], row["url"].rstrip("/")
+        if not name or not url:
+            raise DataError(path.name, number, "name and url are required")
+        if name in term.system_names:
+            raise DataError(path.name, number, f"system {name!r} defined twice")
+        term.system_names[name] = url
+        for alias in (name, url, *row["aliases"].split()):
+            term.systems[alias.rstrip("/").lower()] = url
+
+
+def _load_concepts(term: Terminology, path: Path) -> dict[str, tuple[list[str], list[str]]]:
+    _require(path, ("concept", "category", "label", "implies", "text", "unless"))
+    phrases: dict[str, tuple[list[str], list[str]]] = {}
+    for number, row in _rows(path, term.data_dir):
+        cid = row["concept"]
+        if not _CONCEPT_ID.match(cid):
+            raise DataError(path.name, number, f"bad concept id {cid!r}")
+        if cid in term.concepts:
+            raise DataError(path.name, number, f"concept {cid!r} defined twice")
+        if row["category"] not in CATEGORIES:
+            raise DataError(path.name, number, f"unknown category {row['category']!r}")
+        if not row["label"]:
+            raise DataError(path.name, number, "label is required")
+        found, unless = split_phrases(row["text"]), split_phrases(row["unless"])
+        for phrase in (*found, *unless):
+            try:
+                re.compile(compile_phrase(phrase))
+            except (PhraseError, re.error) as exc:
+                raise DataError(path.name, number, f"bad text phrase {phrase!r}: {exc}") from exc
+        term.concepts[cid] = Concept(
+            cid, row["category"], row["label"], tuple(row["implies"].split())
+        )
+        phrases[cid] = (found, unless)
+        term.sources.setdefault(path.name, _source(path))
+    for cid, concept in term.concepts.items():
+        for implied in concept.implies:
+            if implied not in term.concepts:
+                raise DataError(path.name, None, f"{cid} implies undefined concept {implied!r}")
+    for cid in term.concepts:
+        term.closure[cid] = _closure(term, cid)
+    required = (
+        rule_concepts.MS,
+        rule_concepts.BACK_PAIN,
+        rule_concepts.NEUROPATHIC,
+        rule_concepts.SPASTICITY,
+        rule_concepts.MUSCULOSKELETAL,
+        *rule_concepts.HARD_RED_FLAGS,
+        *rule_concepts.RISK_FACTORS,
+        *rule_concepts.MS_COMMON_FINDINGS,
+        *rule_concepts.SAFETY_FINDINGS,
+        *rule_concepts.ORDER_KINDS,
+    )
+    for cid in required:
+        if cid not in term.concepts:
+            raise DataError(
+                path.name, None, f"concept {cid!r} (mappings/concepts.py) is not defined"
+            )
+    return phrases
+
+
+def _closure(term: Terminology, cid: str) -> tuple[str, ...]:
+    seen: list[str] = []
+    stack = [cid]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        stack.extend(term.concepts[current].implies)
+    return tuple(seen)
+
+
+def _load_value_set(term: Terminology, path: Path) -> None:
+    _require(path, VALUE_SET_COLUMNS)
+    name = path.name
+    term.sources[name] = _source(path)
+    for number, row in _rows(path, term.data_dir):
+        for column in VALUE_SET_COLUMNS:
+            if not row[column]:
+                raise DataError(name, number, f"{column} is required")
+        if row["concept"] not in term.concepts:
+            raise DataError(name, number, f"concept {row['concept']!r} is not in concepts.csv")
+        url = term.system_names.get(row["system"]) or term.system_url(row["system"])
+        if url is None:
+            raise DataError(name, number, f"unknown system {row['system']!r} (see systems.csv)")
+        if row["match"] not in ("exact", "prefix"):
+            raise DataError(name, number, f"match must be exact or prefix, not {row['match']!r}")
+        if any(ch.isspace() for ch in row["code"]):
+            raise DataError(name, number, f"code {row['code']!r} contains spaces")
+        if not _SOURCE_IDS.match(row["source"]):
+            raise DataError(name, number, f"source must be S1..S9, not {row['source']!r}")
+        entry = CodeEntry(
+            concept=row["concept"],
+            system=url,
+            code=row["code"],
+            match=row["match"],
+            display=row["display"],
+            confirmed=row["confirmed"],
+            source=row["source"],
+            file=name,
+            row=number,
+        )
+        norm = normalise_code(entry.code)
+        index = term.exact if entry.match == "exact" else term.prefix.setdefault(url, {})
+        key = (url, norm) if entry.match == "exact" else norm
+        previous = index.get(key)  # type: ignore[call-overload]
+        if previous is not None:
+            what = "conflicts with" if previous.concept != entry.concept else "duplicates"
+            raise DataError(
+                name,
+                number,
+                f"{row['system']} {entry.code} ({entry.match}) {what} "
+                f"{previous.file} row {previous.row} ({previous.concept})",
+            )
+        index[key] = entry  # type: ignore[index]
+        term.entries.append(entry)
+
+
+def _load_products(term: Terminology, path: Path) -> None:
+    columns = ("rxcui", "tty", "name", "ingredient_rxcui", "ingredient", "source")
+    _require(path, columns)
+    term.sources[path.name] = _source(path)
+    ingredients: dict[str, list[str]] = {}
+    for number, row in _rows(path, term.data_dir):
+        rxcui, ingredient = row["rxcui"], row["ingredient"].lower()
+        if not rxcui.isdigit():
+            raise DataError(path.name, number, f"rxcui {rxcui!r} is not a number")
+        if row["ingredient_rxcui"] and not row["ingredient_rxcui"].isdigit():
+            raise DataError(path.name, number, "ingredient_rxcui must be a number (or empty)")
+        if row["tty"] not in PRODUCT_TTYS:
+            raise DataError(path.name, number, f"unknown tty {row['tty']!r}")
+        if not ingredient or not row["name"]:
+            raise DataError(path.name, number, "name and ingredient are required")
+        found = ingredients.setdefault(rxcui, [])
+        if ingredient not in found:
+            found.append(ingredient)
+        if row["tty"] != "product" or rxcui not in term.product_names:
+            term.product_names[rxcui] = row["name"]
+            term.product_tty[rxcui] = row["tty"]
+    term.product_ingredients = {k: tuple(v) for k, v in ingredients.items()}
+
+
+def _load_drug_classes(term: Terminology, path: Path) -> dict[str, list[str]]:
+    _require(path, ("ingredient", "classes", "synonyms"))
+    term.sources[path.name] = _source(path)
+    known = set(rule_concepts.DRUG_CLASSES)
+    in_products = {i for ings in term.product_ingredients.values() for i in ings}
+    synonyms: dict[str, list[str]] = {}
+    for number, row in _rows(path, term.data_dir):
+        ingredient = row["ingredient"].lower()
+        classes = row["classes"].split()
+        if not ingredient or not classes:
+            raise DataError(path.name, number, "ingredient and classes are required")
+        if ingredient in term.ingredient_classes:
+            raise DataError(path.name, number, f"ingredient {ingredient!r} listed twice")
+        unknown = [c for c in classes if c not in known]
+        if unknown:
+            raise DataError(path.name, number, f"unknown drug class(es) {unknown} (concepts.py)")
+        if ingredient not in in_products:
+            raise DataError(path.name, number, f"{ingredient!r} is not in rxnorm_products.csv")
+        term.ingredient_classes[ingredient] = frozenset(classes)
+        synonyms[ingredient] = split_phrases(row["synonyms"])
+    return synonyms
+
+
+def _index_drug_names(term: Terminology, synonyms: dict[str, list[str]]) -> None:
+    """Ingredient, brand (BN), precise-ingredient and synonym names -> ingredients."""
+    names: dict[str, set[str]] = {}
+    for ingredient in term.ingredient_classes:
+        names.setdefault(ingredient, set()).add(ingredient)
+        for synonym in synonyms.get(ingredient, ()):
+            names.setdefault(synonym.lower(), set()).add(ingredient)
+    for rxcui, tty in term.product_tty.items():
+        if tty in ("BN", "PIN", "IN"):
+            for ingredient in term.product_ingredients[rxcui]:
+                names.setdefault(term.product_names[rxcui].lower(), set()).add(ingredient)
+    # A brand that names another drug ("Tylenol with Codeine") counts for both.
+    for name, found in names.items():
+        words = name.split()
+        for size in range(1, len(words)):
+            for start in range(len(words) - size + 1):
+                part = " ".join(words[start : start + size])
+                if part in names and part != name:
+                    found.update(names[part])
+    term.drug_name_ingredients = {k: tuple(sorted(v)) for k, v in names.items()}
+    ordered = sorted(names, key=len, reverse=True)
+    body = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in ordered)
+    term.drug_names = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+    _complete_combinations(term)
+
+
+def _complete_combinations(term: Terminology) -> None:
+    """Fill ingredients missing from partial extracts using the product's own name.
+
+    The eCQM rows cover only some ingredients of a combination (e.g. the Ultracet SBD is listed
+    under tramadol alone), but RxNorm names every ingredient: "acetaminophen 325 MG / tramadol ...".
+    """
+    assert term.drug_names is not None
+    for rxcui, name in term.product_names.items():
+        if term.product_tty.get(rxcui) in ("BN", "IN", "PIN") or "/" not in name:
+            continue
+        found = list(term.product_ingredients[rxcui])
+        for hit in term.drug_names.finditer(name):
+            for ingredient in term.drug_name_ingredients.get(hit.group(0).lower(), ()):
+                if ingredient not in found:
+                    found.append(ingredient)
+        term.product_ingredients[rxcui] = tuple(found)
+
+
+_FIXED = ("concepts.csv", "systems.csv", "drug_classes.csv", "rxnorm_products.csv")
+
+
+def build_terminology(data_dir: Path) -> Terminology:
+    """Read and validate every file in `data_dir` (no caching; see `load_terminology`)."""
+    term = Terminology(data_dir=data_dir)
+    if not data_dir.is_dir():
+        raise DataError(str(data_dir), None, "data directory not found")
+    for fixed in _FIXED:
+        if not (data_dir / fixed).is_file():
+            raise DataError(fixed, None, f"missing from {data_dir}")
+    _load_systems(term, data_dir / "systems.csv")
+    term.sources["systems.csv"] = _source(data_dir / "systems.csv")
+    phrases = _load_concepts(term, data_dir / "concepts.csv")
+    for path in sorted(data_dir.glob("*.csv")):
+        if path.name not in _FIXED:
+            _load_value_set(term, path)
+    _load_products(term, data_dir / "rxnorm_products.csv")
+    synonyms = _load_drug_classes(term, data_dir / "drug_classes.csv")
+    _index_drug_names(term, synonyms)
+    term.prefix_lengths = {
+        url: tuple(sorted({len(k) for k in codes}, reverse=True))
+        for url, codes in term.prefix.items()
+    }
+    term.text = TextMatcher(phrases)
+    return term
+
+
+_cache: dict[Path, Terminology] = {}
+_lock = threading.Lock()
+
+
+def load_terminology(data_dir: str | os.PathLike[str] | None = None) -> Terminology:
+    """The indexed value sets, loaded once per directory (thread-safe).
+
+    `data_dir` defaults to `$MAPPINGS_DATA_DIR`, else the package's `data/` directory.
+    Raises `DataError` naming the file and row of the first problem found.
+    """
+    chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or DATA_DIR
+    path = Path(chosen).resolve()
+    found = _cache.get(path)
+    if found is not None:
+        return found
+    with _lock:
+        found = _cache.get(path)
+        if found is None:
+            found = build_terminology(path)
+            _cache[path] = found
+    return found
