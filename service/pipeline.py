@@ -33,7 +33,9 @@ def evaluate(
     orders: tuple[mappings.DraftOrder, ...] = ()
     if service.hook in ("order-select", "order-sign"):
         selections = context.get("selections") if service.hook == "order-select" else None
-        orders = mappings.classify_orders(context.get("draftOrders"), selections=selections)
+        orders = mappings.classify_orders(
+            context.get("draftOrders"), selections=selections, resources=resources
+        )
     return cards.cards_for(
         service.hook,
         profile,
