@@ -207,3 +207,32 @@ def test_messy_fhir_data_never_gives_a_500(client: TestClient) -> None:
     response = client.post(PV, json=hook_request(prefetch=prefetch))
     assert response.status_code == 200, response.text
     assert_well_formed(response.json()["cards"])
+
+
+def test_draft_referencing_a_prefetched_medication_is_recognised(client: TestClient) -> None:
+    rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm"
+    tizanidine = {
+        "resourceType": "Medication",
+        "id": "med-tiz",
+        "code": {"coding": [{"system": rxnorm, "code": "313413"}]},
+    }
+    cipro = {
+        "resourceType": "MedicationRequest",
+        "id": "rx-cipro",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": rxnorm, "code": "309309", "display": "ciprofloxacin 500 MG"}]
+        },
+    }
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": "draft-tiz",
+        "status": "draft",
+        "medicationReference": {"reference": "Medication/med-tiz"},
+    }
+    prefetch = full_prefetch(MS, LOW_BACK_PAIN, meds=(cipro, tizanidine))
+    body = hook_request("order-sign", prefetch, context={"draftOrders": bundle(draft)})
+    cards = client.post(SIGN, json=body).json()["cards"]
+    assert cards and cards[0]["indicator"] == "critical"
+    assert "draft-tiz" in cards[0]["detail"]
