@@ -7,8 +7,8 @@ reproducible) or `thorough` (>= 10,000 examples per test, random), e.g.
     HYPOTHESIS_PROFILE=thorough .venv/bin/python -m pytest tests/service/test_fuzz.py -s
 
 `-s` prints how many examples ran and the status codes seen. Inputs that hit a known bug in
-another module are set aside by `known_bug` (each is pinned by a strict xfail test below, which
-starts failing once the bug is fixed: then delete its filter).
+another module are set aside (tests/fixtures/reliability/known_bugs.py); each is pinned by a
+strict xfail test below, which fails once the bug is fixed: then delete its filter.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ import respx
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from pydantic import TypeAdapter, ValidationError
 
 import cards
 import mappings
 from service.app import create_app
 from service.config import Settings
 from service.fhir import FhirError, resources_of, same_server
+from tests.fixtures.reliability.known_bugs import bad_url, known_bug
 from tests.fixtures.reliability.strategies import (
     FHIR_BASE,
     HOOKS,
@@ -68,52 +68,6 @@ def fuzz(ci_examples: int) -> settings:
 
 SEEN: Counter[str] = Counter()  # "<test>: <status>" -> count, printed at the end with -s
 CARD_INDICATORS = {"info", "warning", "critical"}
-
-
-# --- known bugs in other modules (reported; each pinned by a strict xfail below) ---------------
-
-_DATETIME = TypeAdapter(datetime)
-
-
-def _bad_url(value: str) -> bool:
-    try:
-        urlsplit(value)
-    except ValueError:
-        return True
-    return False
-
-
-def _overflowing_timestamp(value: Any) -> bool:
-    try:
-        _DATETIME.validate_python(value).astimezone(UTC)
-    except (ValidationError, ValueError, TypeError):
-        return False
-    except OverflowError:
-        return True
-    return False
-
-
-def _leaves(value: Any, depth: int = 0) -> Iterator[Any]:
-    if depth > 600:
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield k
-            yield from _leaves(v, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _leaves(v, depth + 1)
-    else:
-        yield value
-
-
-def known_bug(body: Any, *, feedback: bool = False) -> str | None:
-    for leaf in _leaves(body):
-        if not feedback and isinstance(leaf, str) and _bad_url(leaf):
-            return "service.fhir.same_server raises ValueError on a URL urlsplit rejects"
-        if feedback and isinstance(leaf, str | int | float) and _overflowing_timestamp(leaf):
-            return "FeedbackItem._utc raises OverflowError on an edge-of-range timestamp"
-    return None
 
 
 # --- the app under test, with a FHIR server whose answers the fuzzer chooses -------------------
@@ -342,7 +296,7 @@ url_like = st.one_of(
 @example(url="https://ehr.example.org/fhir/Patient/1")
 @given(url=url_like)
 def test_same_server_answers_a_bool(url: str) -> None:
-    assume(not _bad_url(url))
+    assume(not bad_url(url))
     answer = same_server(url, FHIR_BASE)
     assert isinstance(answer, bool)
     if answer:  # only under the base: same host and port, path below /fhir
