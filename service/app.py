@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logging.WARNING,
                 message="MSCDS_AUTH=off: any caller can call the hooks; do not expose this server",
             )
+        security.pin_library_loggers()
         security.warn_at_startup(settings)
         mappings.load_terminology()
         app.state.store = await FeedbackStore.open(settings.async_database_url)
@@ -128,11 +129,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _json(response_body(cards))
         except HTTPProblem as exc:
             status = exc.status
-            fields["problem"] = exc.diagnostics
+            fields["problem"] = security.without_echoes(exc.diagnostics)
             raise
         except PrefetchUnavailable as exc:
             status = 412
-            fields["problem"] = str(exc)
+            fields["problem"] = security.without_echoes(str(exc))
             return problem_response(412, str(exc))
         except Exception as exc:
             fields["error"] = type(exc).__name__

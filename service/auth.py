@@ -21,7 +21,7 @@ from fastapi import Request
 from jwt import exceptions as jwt_errors
 
 from service.jwks import KeyUnavailable, RemoteKeys, StaticKeys
-from service.logs import log_event
+from service.logs import log_event, where_it_failed
 from service.outcome import HTTPProblem
 from service.replay import ReplayCache, ReplayStoreUnavailable
 from service.trust import ASYMMETRIC_ALGORITHMS, TrustedIssuer, read_jwks_file
@@ -200,5 +200,9 @@ async def require_client(request: Request) -> Client | None:
     except ReplayStoreUnavailable as exc:
         log_event("auth_unavailable", logging.ERROR, reason=str(exc), path=path[:200])
         raise HTTPProblem(503, "authentication temporarily unavailable; retry later") from None
+    except Exception as exc:  # a bug or a library surprise: fail closed, log no message
+        at = where_it_failed(exc.__traceback__)[-3:]
+        log_event("auth_error", logging.ERROR, error=type(exc).__name__, at=at, path=path[:200])
+        raise HTTPProblem(401, "authentication required", CHALLENGE) from None
     request.state.client = client
     return client

@@ -7,6 +7,7 @@ is the one explicit opt-in that widens all three for the CDS Hooks Sandbox on th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.auth import Verifier
 from service.config import Settings
 from service.fhir import same_server
-from service.logs import log_event
+from service.logs import log_event, where_it_failed
 from service.outcome import HTTPProblem, problem_response
 from service.replay import replay_cache
 from service.trust import TrustedIssuer, sandbox_issuer
@@ -84,6 +85,16 @@ def cors_origins(settings: Settings) -> tuple[list[str], str | None]:
     return origins, None
 
 
+# Libraries that print request data (SQL parameters, URLs with patient ids) below WARNING.
+CHATTY_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy", "httpx", "httpcore", "hpack", "redis")
+
+
+def pin_library_loggers() -> None:
+    """Keep data-echoing library loggers at WARNING, whatever level the root logger gets."""
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def warn_at_startup(settings: Settings) -> None:
     """Say loudly which protections this configuration relaxes."""
     if settings.auth == "jwt" and (settings.trust_sandbox or settings.demo):
@@ -116,11 +127,21 @@ def build_verifier(settings: Settings, http: httpx.AsyncClient) -> Verifier | No
     )
 
 
+# Quoted values in a problem text (Python reprs) echo request input, which may be patient data.
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+
+
+def without_echoes(text: str) -> str:
+    """A problem text fit for the log: every quoted value replaced by '…'."""
+    return _QUOTED.sub("'…'", text)
+
+
 # --- HTTP layers --------------------------------------------------------------------------------
 
 
 def install(app: Any, settings: Settings) -> None:
-    """The body limit inside CORS, so a 413 still reaches the browser that sent it."""
+    """Body limit inside CORS (a 413 still reaches the browser); errors contained inside both."""
+    app.add_middleware(ContainErrors)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     origins, pattern = cors_origins(settings)
     if origins or pattern:
@@ -188,3 +209,37 @@ class BodyLimit:
             if started:
                 raise
             await problem_response(413, exc.diagnostics)(scope, receive, send)
+
+
+class ContainErrors:
+    """An unexpected exception becomes a 500 OperationOutcome and a log line with its type and
+    frames only; it is not re-raised, so the server never prints its message (which may hold a
+    token or patient data) in a traceback.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_event(
+                "unhandled_error",
+                logging.ERROR,
+                error=type(exc).__name__,
+                at=where_it_failed(exc.__traceback__)[-3:],
+                path=str(scope.get("path", ""))[:200],
+            )
+            if not started:
+                await problem_response(500, "internal error")(scope, receive, send)
