@@ -369,3 +369,14 @@ def test_jku_redirect_is_not_followed(api: TestClient, logs: LogCapture) -> None
         assert elsewhere.call_count == 0
     assert response.status_code == 401
     assert logs.events("jwks_fetch_failed")[-1]["reason"] == "key set URL answered 302"
+
+
+def test_unreachable_replay_store_fails_closed(
+    tmp_path: Path, evaluated: list[str], logs: LogCapture
+) -> None:
+    settings = make_settings(tmp_path, redis_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(settings)) as client:
+        response = call_hook(client, token())
+    assert response.status_code == 503
+    assert not evaluated
+    assert logs.events("auth_unavailable")[-1]["reason"].startswith("redis:")
