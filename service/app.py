@@ -29,6 +29,7 @@ from service.feedback_store import FeedbackStore
 from service.fhir import FhirClient
 from service.hooks import parse_body, read_hook_request, validate
 from service.logs import configure, log_event, where_it_failed
+from service.openapi import install_openapi
 from service.outcome import HTTPProblem, problem_response
 from service.prefetch import PrefetchUnavailable, resolve
 from service.protocol import FeedbackRequest
@@ -123,8 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             resolved = await resolve(service.prefetch, hook_request, request.app.state.fhir)
             fields["fetched"] = resolved.fetched
             cards = pipeline.evaluate(service, hook_request.context, resolved.resources)
-            fields["cards"] = len(cards)
-            fields["indicators"] = [c.indicator for c in cards]
+            fields["cards"] = [
+                c.source.topic.code if c.source.topic else c.indicator for c in cards
+            ]
             status = 200
             return _json(response_body(cards))
         except HTTPProblem as exc:
@@ -169,4 +171,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             503, "not ready: starting, stopping, or the database is unreachable"
         )
 
+    if settings.demo:
+        # Read-only sample patients for the Sandbox, which fetches them without a JWT.
+        from service.demo_fhir import DemoFhirStore, demo_fhir_router
+
+        app.include_router(demo_fhir_router(DemoFhirStore.from_samples()), prefix="/fhir")
+    install_openapi(app)
     return app
