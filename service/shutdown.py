@@ -7,19 +7,27 @@ keeps serving for `drain_delay_s` so probes notice and traffic moves elsewhere, 
 starts uvicorn's own shutdown. A second signal skips the delay (and a second Ctrl-C forces exit,
 as in plain uvicorn).
 
-`run()` replaces `uvicorn.run()` for the single-process and the multi-worker cases alike: each
-worker process runs a `GracefulServer` and finds its own app through the middleware chain.
+`run()` replaces `uvicorn.run()`. One process runs a `GracefulServer`. With several workers,
+uvicorn's supervisor builds each worker's server itself, so each worker instead builds its app
+through `worker_app()`, which chains the same behaviour onto the signal handlers uvicorn has
+installed in that worker by then.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 import time
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.supervisors import Multiprocess
+from uvicorn.importer import import_from_string
+
+_APP_ENV = "_MSCDS_GRACEFUL_APP"  # parent -> worker processes: the real app factory
+_DELAY_ENV = "_MSCDS_GRACEFUL_DRAIN_S"
 
 DEFAULT_GRACEFUL_TIMEOUT_S = 30.0  # the longest an in-flight request may take to finish
 
@@ -81,10 +89,48 @@ def run(
     if workers > 1 and not isinstance(app, str):
         raise ValueError("several workers need the app as an import string (and factory=True)")
     options.setdefault("timeout_graceful_shutdown", DEFAULT_GRACEFUL_TIMEOUT_S)
-    config = uvicorn.Config(app, workers=workers, **options)
-    server = GracefulServer(config, drain_delay_s=drain_delay_s)
-    if config.workers > 1:
-        sock = config.bind_socket()
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
-    else:
-        server.run()
+    if workers > 1:
+        if not options.pop("factory", False):
+            raise ValueError("several workers need an app factory (factory=True)")
+        os.environ[_APP_ENV] = app
+        os.environ[_DELAY_ENV] = str(drain_delay_s)
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
+        return
+    GracefulServer(uvicorn.Config(app, **options), drain_delay_s=drain_delay_s).run()
+
+
+def worker_app() -> Any:
+    """In a worker process: the real app, with readiness chained onto uvicorn's signal handlers.
+
+    Uvicorn installs its handlers before it loads the app, so they are the ones chained here.
+    """
+    app = import_from_string(os.environ[_APP_ENV])()
+    chain_signal_handlers(app, float(os.environ.get(_DELAY_ENV) or 0))
+    return app
+
+
+def chain_signal_handlers(app: Any, drain_delay_s: float) -> None:
+    """On SIGTERM/SIGINT: readiness false now, the previous handler after `drain_delay_s`."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    delayed: list[threading.Timer] = []
+    target = _starlette_app(app)
+
+    def chained(previous: Any) -> Any:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if target is not None:
+                target.state.ready = False
+            if drain_delay_s > 0 and not delayed:
+                timer = threading.Timer(drain_delay_s, previous, (signum, frame))
+                timer.daemon = True
+                delayed.append(timer)
+                timer.start()
+            else:  # no delay, or a second signal: stop now
+                previous(signum, frame)
+
+        return handler
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if callable(previous):
+            signal.signal(signum, chained(previous))

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from service.shutdown import GracefulServer
+from service.shutdown import GracefulServer, chain_signal_handlers, run
 from tests.fixtures.reliability.fault_fhir import FaultServer
 from tests.fixtures.reliability.server import ServerProcess
 
@@ -53,6 +53,35 @@ def test_a_second_signal_or_no_delay_stops_at_once() -> None:
     immediate, app = _server(delay=0)
     immediate.handle_exit(signal.SIGTERM, None)
     assert app.state.ready is False and immediate.should_exit is True
+
+
+def test_worker_processes_chain_the_same_behaviour_onto_uvicorns_handlers() -> None:
+    """With --workers N uvicorn builds each worker's server; the worker's app chains instead."""
+    called: list[int] = []
+    original = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for signum in original:  # stand-ins for the handlers uvicorn installs in a worker
+            signal.signal(signum, lambda n, _f: called.append(n))
+        app = FastAPI()
+        app.state.ready = True
+        chain_signal_handlers(app, 0.2)
+        signal.raise_signal(signal.SIGTERM)
+        assert app.state.ready is False
+        assert called == []  # uvicorn's handler waits out the drain delay
+        time.sleep(0.5)
+        assert called == [signal.SIGTERM]
+        signal.raise_signal(signal.SIGINT)  # a second signal: at once
+        assert called == [signal.SIGTERM, signal.SIGINT]
+    finally:
+        for signum, handler in original.items():
+            signal.signal(signum, handler)
+
+
+def test_several_workers_need_a_factory_import_string() -> None:
+    with pytest.raises(ValueError, match="import string"):
+        run(FastAPI(), workers=2)
+    with pytest.raises(ValueError, match="factory"):
+        run("service.app:create_app", workers=2)
 
 
 @pytest.fixture
