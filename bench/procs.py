@@ -97,8 +97,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start(
-    name: str, command: list[str], env: dict[str, str], port: int, logdir: Path, timeout: float
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    port: int,
+    logdir: Path,
+    timeout: float,
+    started_lines: int = 0,
 ) -> Server:
+    """Start a server; ready when /health/ready answers 200 and, if `started_lines`, when its log
+    holds that many `"event":"started"` lines (one per worker: the first ready worker answers
+    /health/ready while the others may still be loading)."""
     log = logdir / f"{name}.log"
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -116,7 +125,8 @@ def start(
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited: {log.read_text()[-2000:]}")
             try:
-                if client.get(f"{server.base}/health/ready").status_code == 200:
+                ready = client.get(f"{server.base}/health/ready").status_code == 200
+                if ready and log.read_text().count('"event":"started"') >= started_lines:
                     server.started_s = round(time.perf_counter() - started, 3)
                     break
             except httpx.HTTPError:
@@ -130,7 +140,15 @@ def start(
     return server
 
 
-def service(workers: int, logdir: Path, data_dir: Path, extra_env: dict[str, str]) -> Server:
+def service(
+    workers: int,
+    logdir: Path,
+    data_dir: Path,
+    extra_env: dict[str, str],
+    *,
+    whatif: bool = False,
+) -> Server:
+    """`ms-backpain-cds serve`, or with `whatif` the same app with bench/whatif.py's patches."""
     port = free_port()
     env = {
         "MSCDS_AUTH": "off",
@@ -142,7 +160,10 @@ def service(workers: int, logdir: Path, data_dir: Path, extra_env: dict[str, str
     }
     command = [str(ROOT / ".venv/bin/ms-backpain-cds"), "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]
-    return start(f"service-w{workers}", command, env, port, logdir, timeout=60)
+    if whatif:
+        assert workers == 1, "the what-if server runs one worker"
+        command = [sys.executable, str(BENCH / "whatif.py"), "--serve", "--port", str(port)]
+    return start(f"service-w{workers}", command, env, port, logdir, 60, started_lines=workers)
 
 
 def uvicorn_app(name: str, app: str, workers: int, logdir: Path, env: dict[str, str]) -> Server:

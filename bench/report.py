@@ -43,6 +43,9 @@ def table(results: dict[str, Any]) -> str:
     ]
     for workers, run in results["workers"].items():
         for name, r in run["loads"].items():
+            if "error" in r:
+                lines.append(f"{workers:>1} {name:<19} FAILED: {r['error'][:120]}")
+                continue
             f, s, ratio = r["floor"], r["service"], r["ratio"]
             cpu = " ".join(f"{v:g}" for v in r["worker_cpu_s"].values())
             lines.append(
@@ -53,7 +56,11 @@ def table(results: dict[str, Any]) -> str:
                 + (f"  errors={s['errors']}" if s["errors"] or f["errors"] else "")
             )
     lines += ["", "Targets:"]
-    one = results["workers"].get("1", {}).get("loads", {})
+    one = {
+        k: v
+        for k, v in results["workers"].get("1", {}).get("loads", {}).items()
+        if "error" not in v
+    }
     for hook in ("patient-view", "order-select"):
         for n in (50, 500):
             r = one.get(f"{hook}/{n}")
@@ -74,7 +81,11 @@ def table(results: dict[str, Any]) -> str:
                 f"  {hook} 5000 vs 500: {cost:.1f} x the cost per request "
                 f"(< {TARGET_LINEAR:g}) {_mark(cost < TARGET_LINEAR)}"
             )
-    two = results["workers"].get("2", {}).get("loads", {})
+    two = {
+        k: v
+        for k, v in results["workers"].get("2", {}).get("loads", {}).items()
+        if "error" not in v
+    }
     for name, r in two.items():
         base = one.get(name)
         if base:

@@ -191,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tool", choices=("auto", "wrk", "asyncio"), default="auto")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--label", default="", help="a name for this run in the results file")
+    parser.add_argument(
+        "--whatif",
+        action="store_true",
+        help="1 worker, the service with bench/whatif.py's patches (suggested changes elsewhere)",
+    )
     args = parser.parse_args(argv)
     seconds = args.seconds or (1.0 if args.quick else 3.0)
     rounds = args.rounds or (2 if args.quick else 3)
@@ -205,25 +210,32 @@ def main(argv: list[str] | None = None) -> int:
         "connections": CONNECTIONS,
         "seconds_per_run": seconds,
         "rounds": rounds,
+        "whatif": args.whatif,
     }
     patients = {n: patient_resources(n) for n in args.sizes}
+    out_dir = Path(__file__).resolve().parent / "results"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{stamp}{'-' + args.label if args.label else ''}"
+    logs = out_dir / f"{name}-logs"  # server logs, kept for a look after a failed run
+    logs.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="mscds-bench-") as tmp:
         tmpdir = Path(tmp)
         fhir = procs.uvicorn_app(
             "slow-fhir",
             "slow_fhir:app",
             1,
-            tmpdir,
+            logs,
             {"BENCH_FHIR_DELAY_MS": str(FHIR_DELAY_MS), "BENCH_FHIR_PATIENT_SIZE": "50"},
         )
         servers = [fhir]
         try:
             results["workers"] = {}
-            for workers in (1, 2):
+            for workers in (1,) if args.whatif else (1, 2):
                 env = {"MSCDS_FHIR_SERVERS": orjson.dumps([f"{fhir.base}/fhir"]).decode()}
-                service = procs.service(workers, tmpdir, tmpdir / f"data-w{workers}", env)
+                data = tmpdir / f"data-w{workers}"
+                service = procs.service(workers, logs, data, env, whatif=args.whatif)
                 servers.append(service)
-                floor = procs.uvicorn_app(f"floor-w{workers}", "floor:app", workers, tmpdir, {})
+                floor = procs.uvicorn_app(f"floor-w{workers}", "floor:app", workers, logs, {})
                 servers.append(floor)
                 hooks = discovery(service)
                 run: dict[str, Any] = {
@@ -239,19 +251,17 @@ def main(argv: list[str] | None = None) -> int:
                     for hook in hook_names:
                         entry = hooks[hook]
                         body = orjson.dumps(hook_request(entry, patients[n]))
-                        cards = check_answer(service, entry["id"], body)
                         secs = seconds * 2 if n >= 5000 else seconds
                         print(f"  w{workers} {hook} {n} resources ({len(body):,} B)...", flush=True)
-                        result = compare(
-                            service,
-                            floor,
-                            entry["id"],
-                            body,
-                            rounds=rounds,
-                            seconds=secs,
-                            tool=tool,
-                        )
-                        result.update(cards=cards, body_bytes=len(body))
+                        options = {"rounds": rounds, "seconds": secs, "tool": tool}
+                        try:
+                            cards = check_answer(service, entry["id"], body)
+                            result = compare(service, floor, entry["id"], body, **options)
+                        except (RuntimeError, httpx.HTTPError) as exc:
+                            print(f"    failed: {exc} (server logs: {logs})", flush=True)
+                            result = {"error": str(exc)[:500]}
+                        else:
+                            result.update(cards=cards, body_bytes=len(body))
                         run["loads"][f"{hook}/{n}"] = result
                 if workers == 1 and 50 in patients:
                     entry = hooks["patient-view"]
@@ -274,10 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 server.stop()
     print(report.table(results))
-    out_dir = Path(__file__).resolve().parent / "results"
-    out_dir.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = out_dir / f"{stamp}{'-' + args.label if args.label else ''}.json"
+    out = out_dir / f"{name}.json"
     out.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
     print(f"\nresults: {out.relative_to(procs.ROOT)}")
     return 0
