@@ -90,7 +90,10 @@ def same_server(url: str, base: str) -> bool:
     URLs with credentials or dot segments (`..`, also percent-encoded) never match, because a
     server would resolve them to a path outside the prefix.
     """
-    u, b = urlsplit(url), urlsplit(base)
+    try:
+        u, b = urlsplit(url), urlsplit(base)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL of any server
+        return False
     origin = _origin(u)
     if origin is None or origin != _origin(b):
         return False

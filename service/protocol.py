@@ -108,7 +108,10 @@ class FeedbackItem(_Lenient):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         # The spec asks for UTC; a timestamp without an offset is read as UTC.
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 has no UTC equivalent
+            raise ValueError("outcomeTimestamp is out of range") from None
 
     @model_validator(mode="after")
     def _accepted_has_suggestions(self) -> FeedbackItem:

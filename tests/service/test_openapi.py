@@ -19,7 +19,7 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, assume, settings
+from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -31,7 +31,6 @@ from service.app import create_app
 from service.config import Settings
 from service.discovery import SERVICES
 from service.openapi import install_openapi
-from tests.fixtures.reliability.known_bugs import known_bug
 from tests.fixtures.reliability.threaded import ThreadedServer
 from tests.service.builders import LOW_BACK_PAIN, MS, full_prefetch, hook_request
 
@@ -161,5 +160,4 @@ CHECKS = [
     suppress_health_check=list(HealthCheck),
 )
 def test_live_server_conforms_to_its_openapi(case: Any, live_url: str) -> None:
-    assume(known_bug(case.body, feedback=case.path.endswith("/feedback")) is None)
     case.call_and_validate(base_url=live_url, checks=CHECKS)
