@@ -2,10 +2,10 @@
 
 Uvicorn already drains on SIGTERM: it stops accepting connections and waits for running requests
 (up to `timeout_graceful_shutdown`). What it does not do is tell the load balancer first. Here
-the first SIGTERM/SIGINT sets `app.state.ready = False` at once (so `/health/ready` answers 503),
-keeps serving for `drain_delay_s` so probes notice and traffic moves elsewhere, and only then
-starts uvicorn's own shutdown. A second signal skips the delay (and a second Ctrl-C forces exit,
-as in plain uvicorn).
+the first SIGTERM (what orchestrators send) sets `app.state.ready = False` at once (so
+`/health/ready` answers 503), keeps serving for `drain_delay_s` so probes notice and traffic moves
+elsewhere, and only then starts uvicorn's own shutdown. SIGINT (Ctrl-C) and a second SIGTERM flip
+readiness and skip the delay; a second Ctrl-C forces exit, as in plain uvicorn.
 
 `run()` replaces `uvicorn.run()`. One process runs a `GracefulServer`. With several workers,
 uvicorn's supervisor builds each worker's server itself, so each worker instead builds its app
@@ -58,7 +58,7 @@ class GracefulServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.mark_not_ready()  # first, before anything stops
-        if self.draining_since is None and self.drain_delay_s > 0:
+        if self.draining_since is None and self.drain_delay_s > 0 and sig == signal.SIGTERM:
             self.draining_since = time.monotonic()
             self._captured_signals.append(sig)  # re-raised after serving, as uvicorn does
             return
@@ -110,7 +110,8 @@ def worker_app() -> Any:
 
 
 def chain_signal_handlers(app: Any, drain_delay_s: float) -> None:
-    """On SIGTERM/SIGINT: readiness false now, the previous handler after `drain_delay_s`."""
+    """On SIGTERM: readiness false now, the previous handler after `drain_delay_s` (SIGINT and a
+    second SIGTERM: at once)."""
     if threading.current_thread() is not threading.main_thread():
         return
     delayed: list[threading.Timer] = []
@@ -120,7 +121,7 @@ def chain_signal_handlers(app: Any, drain_delay_s: float) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
             if target is not None:
                 target.state.ready = False
-            if drain_delay_s > 0 and not delayed:
+            if drain_delay_s > 0 and not delayed and signum == signal.SIGTERM:
                 timer = threading.Timer(drain_delay_s, previous, (signum, frame))
                 timer.daemon = True
                 delayed.append(timer)

@@ -53,6 +53,9 @@ def test_a_second_signal_or_no_delay_stops_at_once() -> None:
     immediate, app = _server(delay=0)
     immediate.handle_exit(signal.SIGTERM, None)
     assert app.state.ready is False and immediate.should_exit is True
+    interactive, app = _server(delay=30)
+    interactive.handle_exit(signal.SIGINT, None)  # Ctrl-C: nobody to drain traffic for
+    assert app.state.ready is False and interactive.should_exit is True
 
 
 def test_worker_processes_chain_the_same_behaviour_onto_uvicorns_handlers() -> None:
