@@ -25,6 +25,11 @@ def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "cpu": model, "system": platform.platform()}
 
 
+def _own_ms(load: dict[str, Any]) -> float:
+    """Milliseconds of one worker per request beyond the floor's (1/throughput difference)."""
+    return 1000 / load["service"]["rps"] - 1000 / load["floor"]["rps"]
+
+
 def _mark(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
@@ -77,9 +82,12 @@ def table(results: dict[str, Any]) -> str:
         small, big = one.get(f"{hook}/500"), one.get(f"{hook}/5000")
         if small and big and big["service"]["rps"]:
             cost = small["service"]["rps"] / big["service"]["rps"]
+            own = _own_ms(big) / _own_ms(small) if _own_ms(small) > 0 else float("nan")
             lines.append(
                 f"  {hook} 5000 vs 500: {cost:.1f} x the cost per request "
-                f"(< {TARGET_LINEAR:g}) {_mark(cost < TARGET_LINEAR)}"
+                f"(< {TARGET_LINEAR:g}) {_mark(cost < TARGET_LINEAR)}; the service's own work "
+                f"(beyond the floor's parse) {_own_ms(small):.1f} -> {_own_ms(big):.1f} ms, "
+                f"{own:.1f} x"
             )
     two = {
         k: v
