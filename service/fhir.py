@@ -195,6 +195,8 @@ class FhirClient:
                         raise FhirError("FHIR response larger than the configured limit")
         except httpx.TimeoutException:
             raise FhirError("FHIR server timed out") from None
+        except (UnicodeError, ValueError):  # a header or URL httpx cannot encode
+            raise FhirError("the request to the FHIR server could not be encoded") from None
         except httpx.HTTPError as exc:
             raise FhirError(f"FHIR server unreachable ({type(exc).__name__})") from None
         try:

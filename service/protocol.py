@@ -21,7 +21,8 @@ class _Lenient(BaseModel):
 
 
 class FhirAuthorization(_Lenient):
-    access_token: str = Field(min_length=1)
+    # RFC 6750 bearer tokens are visible ASCII; anything else cannot go in an HTTP header.
+    access_token: str = Field(min_length=1, max_length=16_384, pattern=r"^[\x21-\x7e]+$")
     token_type: str = "Bearer"
     # The Sandbox may omit expires_in when its auth server does (cds-hooks/sandbox#65).
     expires_in: int | None = None
