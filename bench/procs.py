@@ -54,6 +54,19 @@ class Server:
         kids = children(self.process.pid)
         return {pid: cpu_seconds(pid) for pid in (kids or [self.process.pid])}
 
+    def settled_cpu(self, timeout: float = 15.0) -> float:
+        """Total worker CPU seconds once the workers stop spending any (requests a load
+        generator abandoned at its deadline still finish); bounded by `timeout`."""
+        deadline = time.perf_counter() + timeout
+        last = sum(self.worker_cpu().values())
+        while time.perf_counter() < deadline:
+            time.sleep(0.1)
+            now = sum(self.worker_cpu().values())
+            if now - last < 0.005:
+                return now
+            last = now
+        return last
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)

@@ -60,6 +60,20 @@ def table(results: dict[str, Any]) -> str:
                 f"{f['p99_ms']:>9.2f} {s['p99_ms']:>8.2f} {ratio['p99']:>5.2f} | {cpu}"
                 + (f"  errors={s['errors']}" if s["errors"] or f["errors"] else "")
             )
+    lines += ["", "CPU ms per request (worker CPU / completed requests), and in-process stages:"]
+    for workers, run in results["workers"].items():
+        for name, r in run["loads"].items():
+            if "error" in r or "cpu_ms_per_request" not in r["service"]:
+                continue
+            f, s = r["floor"]["cpu_ms_per_request"], r["service"]["cpu_ms_per_request"]
+            stage = results.get("in_process_ms", {}).get(name) if workers == "1" else None
+            extra = ""
+            if stage:
+                extra = "   in-process " + ", ".join(f"{k} {v:g}" for k, v in stage.items())
+            lines.append(
+                f"{workers:>1} {name:<19} floor {f:>8.3f}  service {s:>8.3f}  "
+                f"ratio {r['ratio']['cpu']:>5.2f}{extra}"
+            )
     lines += ["", "Targets:"]
     one = {
         k: v
@@ -89,6 +103,17 @@ def table(results: dict[str, Any]) -> str:
                 f"(beyond the floor's parse) {_own_ms(small):.1f} -> {_own_ms(big):.1f} ms, "
                 f"{own:.1f} x"
             )
+            if "cpu_ms_per_request" in big["service"]:
+                cpu = big["service"]["cpu_ms_per_request"] / small["service"]["cpu_ms_per_request"]
+                lines.append(f"      in CPU per request: {cpu:.1f} x {_mark(cpu < TARGET_LINEAR)}")
+            stages = results.get("in_process_ms", {})
+            if f"{hook}/5000" in stages and f"{hook}/500" in stages:
+                whole = stages[f"{hook}/5000"]["total"] / stages[f"{hook}/500"]["total"]
+                work = stages[f"{hook}/5000"]["evaluate"] / stages[f"{hook}/500"]["evaluate"]
+                lines.append(
+                    f"      in-process: whole request {whole:.1f} x, evaluate (mappings + cards) "
+                    f"{work:.1f} x"
+                )
     two = {
         k: v
         for k, v in results["workers"].get("2", {}).get("loads", {}).items()

@@ -76,18 +76,26 @@ def compare(
     seconds: float,
     tool: str,
 ) -> dict[str, Any]:
-    """Floor, service, floor, service...: medians of each, CPU per service worker."""
+    """Floor, service, floor, service...: medians of each, CPU per request, CPU per worker.
+
+    CPU per request (worker CPU time over completed requests) hardly depends on what else runs
+    on the machine, unlike throughput; it slightly overstates large requests, whose abandoned
+    in-flight requests at each run's end are counted in CPU but not in requests.
+    """
     path = f"/cds-services/{service_id}"
-    floors, services = [], []
-    cpu_before = service.worker_cpu()
+    loads: dict[str, list[Load]] = {"floor": [], "service": []}
+    cpu = {"floor": 0.0, "service": 0.0}
+    per_worker = service.worker_cpu()
     for _ in range(rounds):
-        floors.append(run_load(floor.base + path, body, seconds=seconds, tool=tool))
-        services.append(run_load(service.base + path, body, seconds=seconds, tool=tool))
-    cpu_after = service.worker_cpu()
-    spent = {
-        str(pid): round(cpu_after.get(pid, 0) - cpu_before.get(pid, 0), 2) for pid in cpu_after
-    }
-    f, s = _median_load(floors), _median_load(services)
+        for name, server in (("floor", floor), ("service", service)):
+            before = server.settled_cpu()
+            loads[name].append(run_load(server.base + path, body, seconds=seconds, tool=tool))
+            cpu[name] += server.settled_cpu() - before
+    after = service.worker_cpu()
+    spent = {str(pid): round(after.get(pid, 0) - per_worker.get(pid, 0), 2) for pid in after}
+    f, s = _median_load(loads["floor"]), _median_load(loads["service"])
+    for name, summary in (("floor", f), ("service", s)):
+        summary["cpu_ms_per_request"] = round(cpu[name] * 1000 / max(1, summary["requests"]), 3)
     return {
         "floor": f,
         "service": s,
@@ -95,9 +103,31 @@ def compare(
             "rps": round(s["rps"] / f["rps"], 2) if f["rps"] else None,
             "p50": round(s["p50_ms"] / f["p50_ms"], 2) if f["p50_ms"] else None,
             "p99": round(s["p99_ms"] / f["p99_ms"], 2) if f["p99_ms"] else None,
+            "cpu": round(s["cpu_ms_per_request"] / f["cpu_ms_per_request"], 2)
+            if f["cpu_ms_per_request"]
+            else None,
         },
         "worker_cpu_s": spent,
     }
+
+
+def in_process(patients: dict[int, list[dict]]) -> dict[str, dict[str, float]]:
+    """Median stage timings (bench/profile.py) per hook and size, without HTTP or load."""
+    import mappings
+    from bench.profile import stages
+    from service.discovery import discovery_document
+
+    mappings.load_terminology()
+    out: dict[str, dict[str, float]] = {}
+    for entry in discovery_document()["services"][:2]:
+        for n, resources in patients.items():
+            body = orjson.dumps(hook_request(entry, resources))
+            stages(entry["id"], body)
+            runs = [stages(entry["id"], body) for _ in range(max(5, 5000 // n))]
+            medians = {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
+            medians["total"] = round(statistics.median(sum(r.values()) for r in runs), 3)
+            out[f"{entry['hook']}/{n}"] = medians
+    return out
 
 
 def single_call_http(server: procs.Server, service_id: str, body: bytes, n: int = 100) -> float:
@@ -213,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         "whatif": args.whatif,
     }
     patients = {n: patient_resources(n) for n in args.sizes}
+    print("  in-process stage timings...", flush=True)
+    results["in_process_ms"] = in_process(patients)
     out_dir = Path(__file__).resolve().parent / "results"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     name = f"{stamp}{'-' + args.label if args.label else ''}"
