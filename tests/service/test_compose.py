@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from service.config import Settings
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -24,6 +26,12 @@ def test_compose_runs_the_service_with_postgres_and_hapi() -> None:
     user, password, db = pg_env["POSTGRES_USER"], pg_env["POSTGRES_PASSWORD"], pg_env["POSTGRES_DB"]
     assert env["MSCDS_DATABASE_URL"] == f"postgresql://{user}:{password}@postgres:5432/{db}"
     assert cds["depends_on"]["postgres"]["condition"] == "service_healthy"
+    # The service may call HAPI by its in-network name, and the env values parse as settings.
+    settings = Settings(
+        **{k.removeprefix("MSCDS_").lower(): v for k, v in env.items() if k != "MSCDS_HOST"}
+    )
+    assert settings.fhir_servers == ("http://hapi:8080/fhir",)
+    assert settings.async_database_url.startswith("postgresql+asyncpg://")
     assert "/health/ready" in " ".join(cds["healthcheck"]["test"])
 
     assert services["hapi"]["image"].startswith("hapiproject/hapi")
