@@ -13,7 +13,6 @@ As a server (``python bench/whatif.py --serve --port N``) it runs the service li
 from __future__ import annotations
 
 import argparse
-import copy
 import functools
 import gc
 import os
@@ -73,21 +72,6 @@ def patch_plain() -> None:
     _rebind(original, plain)
 
 
-def patch_proposal() -> None:
-    """cards.resources.proposal: copy the template by orjson round trip instead of deepcopy."""
-    import cards.resources as resources
-
-    frozen = {id(value): orjson.dumps(value) for value in resources._TEMPLATES.values()}
-
-    class _JsonCopy:  # stands in for the `copy` module inside cards.resources only
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            data = frozen.get(id(value))
-            return orjson.loads(data) if data is not None else copy.deepcopy(value, memo)
-
-    resources.copy = _JsonCopy  # type: ignore[assignment]
-
-
 def patch_gc_threshold(threshold: int = 20_000) -> None:
     """service.app lifespan: a higher first-generation threshold next to gc.freeze()."""
     gc.set_threshold(threshold, 10, 10)
@@ -96,7 +80,6 @@ def patch_gc_threshold(threshold: int = 20_000) -> None:
 PATCHES: dict[str, Callable[[], None]] = {
     "load_terminology": patch_load_terminology,
     "plain": patch_plain,
-    "proposal": patch_proposal,
     "gc_threshold": patch_gc_threshold,
 }
 
