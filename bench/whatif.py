@@ -13,10 +13,8 @@ As a server (``python bench/whatif.py --serve --port N``) it runs the service li
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -52,26 +50,6 @@ def patch_load_terminology() -> None:
     _rebind(original, load_terminology)
 
 
-def patch_plain() -> None:
-    """cards.build.plain: a compiled marker pattern, and a cache (most lines are static text)."""
-    import cards.build as build
-
-    original = build.plain
-    marker = re.compile(r"^(#{1,6}|>|[*+\-]|\d+[.)])\s+")
-    unsafe = build._UNSAFE
-
-    @functools.lru_cache(maxsize=4096)
-    def _plain_str(text: str, limit: int) -> str:
-        s = " ".join(text.split()).translate(unsafe)
-        s = marker.sub("", s)
-        return s if len(s) <= limit else s[: limit - 1] + "…"
-
-    def plain(text: object, limit: int = build._MAX_QUOTE) -> str:
-        return _plain_str(str(text), limit)
-
-    _rebind(original, plain)
-
-
 def patch_gc_threshold(threshold: int = 20_000) -> None:
     """service.app lifespan: a higher first-generation threshold next to gc.freeze()."""
     gc.set_threshold(threshold, 10, 10)
@@ -79,7 +57,6 @@ def patch_gc_threshold(threshold: int = 20_000) -> None:
 
 PATCHES: dict[str, Callable[[], None]] = {
     "load_terminology": patch_load_terminology,
-    "plain": patch_plain,
     "gc_threshold": patch_gc_threshold,
 }
 

@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cards.content import CARDS, HEADINGS
@@ -37,10 +38,18 @@ _MAX_LINE = 800
 _UNSAFE = str.maketrans({"<": "‹", ">": "›", "`": "'", "|": "/", "\\": "/"})
 
 
+_MARKER = re.compile(r"^(#{1,6}|>|[*+\-]|\d+[.)])\s+")  # heading, quote or list marker
+
+
 def plain(text: object, limit: int = _MAX_QUOTE) -> str:
     """Text from the EHR made safe to quote in Markdown: one line, no HTML, bounded length."""
-    s = " ".join(str(text).split()).translate(_UNSAFE)
-    s = re.sub(r"^(#{1,6}|>|[*+\-]|\d+[.)])\s+", "", s)  # no heading/quote/list marker
+    return _plain(str(text), limit)
+
+
+# Most lines are the cards' own static advice or the same evidence on every call: remember them.
+@lru_cache(maxsize=4096)
+def _plain(text: str, limit: int) -> str:
+    s = _MARKER.sub("", " ".join(text.split()).translate(_UNSAFE))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
