@@ -22,20 +22,25 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def dicts(value: Any) -> Iterator[dict[str, Any]]:
-    for item in as_list(value):
-        if isinstance(item, dict):
-            yield item
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects of a repeating element (a list, not a generator: these lists are short and
+    read on every resource, where a generator's set-up costs more than the loop)."""
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, dict)]
+    return []
 
 
 def text_of(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def codings(concept: Any) -> Iterator[dict[str, Any]]:
+def codings(concept: Any) -> list[dict[str, Any]]:
     """The codings of a CodeableConcept (or of a list of them)."""
-    for cc in dicts(concept):
-        yield from dicts(cc.get("coding"))
+    if isinstance(concept, dict):  # the common case: one CodeableConcept
+        return dicts(concept.get("coding"))
+    return [coding for cc in dicts(concept) for coding in dicts(cc.get("coding"))]
 
 
 def concept_texts(concept: Any) -> list[str]:
@@ -66,10 +71,9 @@ def status_tokens(value: Any) -> set[str]:
     for cc in dicts(value):
         for coding in dicts(cc.get("coding")):
             code = coding.get("code")
-            if isinstance(code, str) and code.strip():
-                out.add(code.strip().lower())
-        text = text_of(cc.get("text"))
-        if text and not out:
+            if isinstance(code, str) and (code := code.strip()):
+                out.add(code.lower())
+        if not out and (text := text_of(cc.get("text"))):
             out.add(text.lower())
     return out
 
