@@ -116,14 +116,21 @@ def _condition_counts(resource: Mapping[str, Any]) -> bool:
     return not status_tokens(resource.get("verificationStatus")) & EXCLUDED_VERIFICATION
 
 
-def _subject_matches(resource: Mapping[str, Any], patient_id: str | None) -> bool:
-    """False only when the resource names a different Patient than the one asked about."""
+def _subject_matches(resource: Mapping[str, Any], patient_id: str | None, own: str) -> bool:
+    """False only when the resource names a different Patient than the one asked about.
+
+    `own` is "Patient/<patient_id>": nearly every resource says exactly that, so it is compared
+    first and the reference is only taken apart (full URL, `_history`) when it says something else.
+    """
     if not patient_id:
         return True
     for key in ("subject", "patient"):
         ref = resource.get(key)
         if isinstance(ref, dict):
-            kind, rid = split_reference(ref.get("reference"))
+            reference = ref.get("reference")
+            if reference == own:
+                continue
+            kind, rid = split_reference(reference)
             if kind == "Patient" and rid is not None and rid != patient_id:
                 return False
     return True
@@ -194,6 +201,7 @@ def classify(
     pain_scores: list[Evidence] = []
     patient_birth: date | None = None
     patient_seen = False
+    own = f"Patient/{patient_id}"
 
     for resource in items:
         kind = resource.get("resourceType")
@@ -205,7 +213,7 @@ def classify(
                 if not patient_seen:
                     patient_seen = True
                     patient_birth = first_date(resource, "birthDate")
-            elif not _subject_matches(resource, patient_id):
+            elif not _subject_matches(resource, patient_id, own):
                 continue
             elif kind == "Condition":
                 _read_condition(term, resource, findings)
