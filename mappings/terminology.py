@@ -13,6 +13,8 @@ from pathlib import Path
 
 from mappings.text import TextMatcher
 
+_MAX_REMEMBERED = 50_000  # (system, code) answers kept by `Terminology.lookup`
+
 
 def normalise_code(code: str) -> str:
     """Codes compare upper-case without dots, so `M54.50`, `m5450` and `M5450` are one code."""
@@ -74,6 +76,7 @@ class Terminology:
     ingredient_classes: dict[str, frozenset[str]] = field(default_factory=dict)
     drug_names: re.Pattern[str] | None = None
     drug_name_ingredients: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _lookups: dict[tuple[str, str], CodeEntry | None] = field(default_factory=dict, repr=False)
 
     def system_url(self, system: object) -> str | None:
         """The canonical URL for a system as written in data (None when unknown)."""
@@ -82,7 +85,23 @@ class Terminology:
         return self.systems.get(system.strip().rstrip("/").lower())
 
     def lookup(self, system: object, code: object) -> CodeEntry | None:
-        """The value-set row for a coding: exact match first, then the longest prefix."""
+        """The value-set row for a coding: exact match first, then the longest prefix.
+
+        Answers are remembered per (system, code) as written: a chart repeats the same few
+        hundred codes, and one dict hit replaces normalising the system and code and walking the
+        ICD-10-CM prefix lengths.
+        """
+        if type(system) is str and type(code) is str:
+            key = (system, code)
+            if key in self._lookups:
+                return self._lookups[key]
+            found = self._lookup(system, code)
+            if len(self._lookups) < _MAX_REMEMBERED:
+                self._lookups[key] = found
+            return found
+        return self._lookup(system, code)
+
+    def _lookup(self, system: object, code: object) -> CodeEntry | None:
         url = self.system_url(system)
         if url is None or code is None or isinstance(code, bool | dict | list):
             return None
