@@ -25,7 +25,7 @@ from mappings.fhir import (
     text_of,
 )
 from mappings.loader import load_terminology
-from mappings.medications import resolve_medication
+from mappings.medications import recognised_medication
 from mappings.profile import Duration, Evidence, Measurement, Medication, PainProfile, RedFlag
 from mappings.terminology import Terminology
 from mappings.thresholds import THRESHOLDS
@@ -292,8 +292,7 @@ def _read_medication(
     )
     if not status & allowed or resource.get("doNotPerform") is True:
         return None
-    med = resolve_medication(resource, term, medications, status=sorted(status)[0])
-    return med if med.ingredients else None
+    return recognised_medication(resource, term, medications, status=sorted(status)[0])
 
 
 def _latest(entries: list[tuple[date | None, Measurement]]) -> Measurement | None:

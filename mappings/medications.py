@@ -93,6 +93,56 @@ def _referenced_medication(
     return None
 
 
+class _Match:
+    """What the codes and names of a request/statement say: ingredients, and where from."""
+
+    __slots__ = ("concepts", "ingredients", "matched", "names_for_form", "ref_display")
+
+    def __init__(self, concepts: list[Any], ref_display: str) -> None:
+        self.concepts = concepts
+        self.ref_display = ref_display
+        self.ingredients: list[str] = []
+        self.matched: tuple[str, str, str] | None = None  # system, code, display
+        self.names_for_form: list[str] = []
+
+
+def _match(
+    resource: Mapping[str, Any], term: Terminology, medications: Mapping[str, Mapping[str, Any]]
+) -> _Match:
+    found = _Match(*medication_concept(resource, medications))
+    ingredients = found.ingredients
+    for coding in codings(found.concepts):
+        if term.system_url(coding.get("system")) != RXNORM:
+            continue
+        code = coding.get("code")
+        code = (
+            str(code).strip() if isinstance(code, str | int) and not isinstance(code, bool) else ""
+        )
+        known = term.product_ingredients.get(code)
+        if not known:
+            continue
+        for ingredient in known:
+            if ingredient not in ingredients:
+                ingredients.append(ingredient)
+        name = term.product_names.get(code, "")
+        found.names_for_form.append(name)
+        if found.matched is None:
+            found.matched = (RXNORM, code, text_of(coding.get("display")) or name)
+    if not ingredients and term.drug_names is not None:
+        texts = concept_texts(found.concepts)
+        if found.ref_display:
+            texts.append(found.ref_display)
+        for text in texts:
+            for hit in term.drug_names.finditer(text):
+                for ingredient in term.drug_name_ingredients.get(hit.group(0).lower(), ()):
+                    if ingredient not in ingredients:
+                        ingredients.append(ingredient)
+                if found.matched is None:
+                    found.matched = ("text", hit.group(0), text)
+        found.names_for_form.extend(texts)
+    return found
+
+
 def resolve_medication(
     resource: Mapping[str, Any],
     term: Terminology,
@@ -101,52 +151,42 @@ def resolve_medication(
     status: str,
 ) -> Medication:
     """The Medication for a request/statement (ingredients may be empty when unrecognised)."""
-    concepts, ref_display = medication_concept(resource, medications)
-    ingredients: list[str] = []
-    matched: tuple[str, str, str] | None = None  # system, code, display
-    names_for_form: list[str] = []
-    for coding in codings(concepts):
-        if term.system_url(coding.get("system")) != RXNORM:
-            continue
-        code = coding.get("code")
-        code = (
-            str(code).strip() if isinstance(code, str | int) and not isinstance(code, bool) else ""
-        )
-        found = term.product_ingredients.get(code)
-        if not found:
-            continue
-        for ingredient in found:
-            if ingredient not in ingredients:
-                ingredients.append(ingredient)
-        name = term.product_names.get(code, "")
-        names_for_form.append(name)
-        if matched is None:
-            matched = (RXNORM, code, text_of(coding.get("display")) or name)
-    texts = concept_texts(concepts)
-    if ref_display:
-        texts.append(ref_display)
-    if not ingredients and term.drug_names is not None:
-        for text in texts:
-            for hit in term.drug_names.finditer(text):
-                for ingredient in term.drug_name_ingredients.get(hit.group(0).lower(), ()):
-                    if ingredient not in ingredients:
-                        ingredients.append(ingredient)
-                if matched is None:
-                    matched = ("text", hit.group(0), text)
-        names_for_form.extend(texts)
+    return _medication(resource, term, _match(resource, term, medications), status)
+
+
+def recognised_medication(
+    resource: Mapping[str, Any],
+    term: Terminology,
+    medications: Mapping[str, Mapping[str, Any]],
+    *,
+    status: str,
+) -> Medication | None:
+    """As `resolve_medication`, but None for a drug without a known ingredient.
+
+    Most of a chart's drugs are outside the value sets; the classifier drops them, so their
+    display, date and evidence are not worth building.
+    """
+    found = _match(resource, term, medications)
+    return _medication(resource, term, found, status) if found.ingredients else None
+
+
+def _medication(
+    resource: Mapping[str, Any], term: Terminology, found: _Match, status: str
+) -> Medication:
     classes: set[str] = set()
-    for ingredient in ingredients:
+    for ingredient in found.ingredients:
         classes.update(term.ingredient_classes.get(ingredient, ()))
-    if classes & _SYSTEMIC_ONLY and any(_LOCAL_FORM.search(n) for n in names_for_form if n):
+    if classes & _SYSTEMIC_ONLY and any(_LOCAL_FORM.search(n) for n in found.names_for_form if n):
         classes -= _SYSTEMIC_ONLY
-    display = first_display(concepts) or ref_display
-    if not display and matched is not None:
-        display = matched[2]
+    display = first_display(found.concepts) or found.ref_display
+    if not display and found.matched is not None:
+        display = found.matched[2]
     display = display or "unnamed medication"
-    when: date | None = first_date(dict(resource), *MEDICATION_DATE_PATHS)
-    system, code, shown = matched if matched is not None else ("text", "", display)
+    plain = resource if isinstance(resource, dict) else dict(resource)
+    when: date | None = first_date(plain, *MEDICATION_DATE_PATHS)
+    system, code, shown = found.matched if found.matched is not None else ("text", "", display)
     evidence = Evidence(
-        resource=reference_of(dict(resource)),
+        resource=reference_of(plain),
         concept="medication",
         system=system,
         code=code,
@@ -156,7 +196,7 @@ def resolve_medication(
     return Medication(
         resource=evidence.resource,
         display=display,
-        ingredients=tuple(ingredients),
+        ingredients=tuple(found.ingredients),
         classes=frozenset(classes),
         status=status,
         evidence=evidence,
