@@ -1,0 +1,121 @@
+"""The whole application per request, without sockets: CPU time of direct ASGI calls.
+
+    .venv/bin/python bench/asgi.py [--size 50] [--hook patient-view] [--calls 2000]
+
+Runs the app's lifespan (auth off, a temporary SQLite database) and calls it as uvicorn would,
+with one `http.request` message, so the figure holds everything the service adds to the
+handler's work (middlewares, routing, dependencies, the log line, the response) and nothing of
+the network. Compare two trees by running this script from each, alternating.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+async def _measure(app: Any, path: str, body: bytes, calls: int, rounds: int) -> list[float]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    per_call = []
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(calls):
+            await app(dict(scope), receive, send)
+        per_call.append((time.process_time() - started) / calls * 1000)
+    if set(status) != {200}:
+        raise SystemExit(f"unexpected statuses {sorted(set(status))}")
+    return per_call
+
+
+async def _run(size: int, hook: str, calls: int, rounds: int) -> list[float]:
+    from bench.patients import hook_request, patient_resources
+    from service.app import create_app
+    from service.discovery import discovery_document
+
+    entry = next(s for s in discovery_document()["services"] if s["hook"] == hook)
+    body = orjson.dumps(hook_request(entry, patient_resources(size)))
+    app = create_app()
+    lifespan_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await lifespan_messages.put({"type": "lifespan.startup"})
+    task = asyncio.create_task(
+        app(
+            {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+            lifespan_messages.get,
+            replies.put,
+        )
+    )
+    started = await replies.get()
+    if started["type"] != "lifespan.startup.complete":
+        raise SystemExit(f"start-up failed: {started}")
+    try:
+        path = f"/cds-services/{entry['id']}"
+        await _measure(app, path, body, max(10, calls // 10), 1)  # warm up
+        return await _measure(app, path, body, calls, rounds)
+    finally:
+        await lifespan_messages.put({"type": "lifespan.shutdown"})
+        await replies.get()
+        await task
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=50)
+    parser.add_argument("--hook", default="patient-view")
+    parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data_dir:
+        os.environ.update(
+            {"MSCDS_AUTH": "off", "MSCDS_DATA_DIR": data_dir, "MSCDS_LOG_LEVEL": "WARNING"}
+        )
+        gc.collect()
+        per_call = asyncio.run(_run(args.size, args.hook, args.calls, args.rounds))
+    print(
+        f"{args.hook}/{args.size}: CPU per call min {min(per_call):.3f} ms, "
+        f"median {statistics.median(per_call):.3f} ms ({args.rounds} x {args.calls})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
