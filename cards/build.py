@@ -43,14 +43,19 @@ _MARKER = re.compile(r"^(#{1,6}|>|[*+\-]|\d+[.)])\s+")  # heading, quote or list
 
 def plain(text: object, limit: int = _MAX_QUOTE) -> str:
     """Text from the EHR made safe to quote in Markdown: one line, no HTML, bounded length."""
-    return _plain(str(text), limit)
+    s = str(text)
+    return _remembered(s, limit) if len(s) <= _REMEMBER_UP_TO else _sanitise(s, limit)
 
 
-# Most lines are the cards' own static advice or the same evidence on every call: remember them.
-@lru_cache(maxsize=4096)
-def _plain(text: str, limit: int) -> str:
+def _sanitise(text: str, limit: int) -> str:
     s = _MARKER.sub("", " ".join(text.split()).translate(_UNSAFE))
     return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+# Most lines are the cards' own static advice or the same evidence on every call: remember them,
+# but only short ones, so text an EHR sends can never pin much memory (4,096 x 2,000 characters).
+_remembered = lru_cache(maxsize=4096)(_sanitise)
+_REMEMBER_UP_TO = 2000
 
 
 def card_uuid(patient_id: str, kind: str, evidence: Iterable[Evidence], *extra: str) -> str:

@@ -91,7 +91,8 @@ class Terminology:
         hundred codes, and one dict hit replaces normalising the system and code and walking the
         ICD-10-CM prefix lengths.
         """
-        if type(system) is str and type(code) is str:
+        # Only codes of sensible length are remembered: request data must not grow the memo.
+        if type(system) is str and type(code) is str and len(system) + len(code) <= 300:
             key = (system, code)
             if key in self._lookups:
                 return self._lookups[key]
