@@ -26,6 +26,18 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+_GC: list[float] = []  # seconds of each collection during the measured calls
+_gc_started = 0.0
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    global _gc_started
+    if phase == "start":
+        _gc_started = time.perf_counter()
+    else:
+        _GC.append(time.perf_counter() - _gc_started)
+
+
 async def _measure(app: Any, path: str, body: bytes, calls: int, rounds: int) -> list[float]:
     scope = {
         "type": "http",
@@ -56,6 +68,7 @@ async def _measure(app: Any, path: str, body: bytes, calls: int, rounds: int) ->
             status.append(message["status"])
 
     per_call = []
+    _GC.clear()
     for _ in range(rounds):
         started = time.process_time()
         for _ in range(calls):
@@ -106,13 +119,21 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         os.environ.update(
-            {"MSCDS_AUTH": "off", "MSCDS_DATA_DIR": data_dir, "MSCDS_LOG_LEVEL": "WARNING"}
+            {
+                "MSCDS_AUTH": "off",
+                "MSCDS_DATA_DIR": data_dir,
+                "MSCDS_LOG_LEVEL": "WARNING",
+                "MSCDS_MAX_BODY_BYTES": str(64 * 1024 * 1024),
+            }
         )
         gc.collect()
+        gc.callbacks.append(_gc_timer)
         per_call = asyncio.run(_run(args.size, args.hook, args.calls, args.rounds))
+    calls = args.calls * args.rounds
     print(
         f"{args.hook}/{args.size}: CPU per call min {min(per_call):.3f} ms, "
-        f"median {statistics.median(per_call):.3f} ms ({args.rounds} x {args.calls})"
+        f"median {statistics.median(per_call):.3f} ms ({args.rounds} x {args.calls}); "
+        f"GC {len(_GC) / calls:.2f} collections, {sum(_GC) / calls * 1000:.3f} ms per call"
     )
     return 0
 

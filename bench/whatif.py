@@ -13,7 +13,6 @@ As a server (``python bench/whatif.py --serve --port N``) it runs the service li
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from collections.abc import Callable
@@ -50,14 +49,8 @@ def patch_load_terminology() -> None:
     _rebind(original, load_terminology)
 
 
-def patch_gc_threshold(threshold: int = 20_000) -> None:
-    """service.app lifespan: a higher first-generation threshold next to gc.freeze()."""
-    gc.set_threshold(threshold, 10, 10)
-
-
 PATCHES: dict[str, Callable[[], None]] = {
     "load_terminology": patch_load_terminology,
-    "gc_threshold": patch_gc_threshold,
 }
 
 

@@ -34,6 +34,8 @@ from service.outcome import HTTPProblem, problem_response
 from service.prefetch import PrefetchUnavailable, resolve
 from service.protocol import FeedbackRequest
 
+GC_YOUNG_THRESHOLD = 100_000
+
 
 def _json(body: object, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
@@ -70,6 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Start-up objects live for the whole process: keep them out of every collection.
             gc.collect()
             gc.freeze()
+            # A request allocates thousands of containers (the parsed body) that stay alive
+            # until it is answered: at the default threshold (700) the collector ran 14 times
+            # per 500-resource request (0.46 ms) and 142 times per 5,000 (28 ms), walking a tree
+            # that reference counting frees anyway. At 100,000 it does not run during requests
+            # of up to 5,000 resources (bench/asgi.py); cyclic garbage is still collected.
+            gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
             log_event("started", services=list(SERVICES), database=app.state.store.engine.name)
             try:
                 yield
