@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.protocol import FeedbackItem
@@ -58,6 +59,10 @@ def dedupe_key(service_id: str, item: FeedbackItem) -> str:
         option=orjson.OPT_SORT_KEYS,
     )
     return hashlib.sha256(canonical).hexdigest()
+
+
+class StoreUnavailable(Exception):
+    """The database could not be reached or refused the write; the client may retry."""
 
 
 class FeedbackStore:
@@ -102,13 +107,16 @@ class FeedbackStore:
             for item in items
         ]
         new = 0
-        async with self.engine.begin() as conn:
-            for row in rows:
-                stmt = self._insert(feedback_table).values(**row)
-                result = await conn.execute(
-                    stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
-                )
-                new += result.rowcount or 0
+        try:
+            async with self.engine.begin() as conn:
+                for row in rows:
+                    stmt = self._insert(feedback_table).values(**row)
+                    result = await conn.execute(
+                        stmt.on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    )
+                    new += result.rowcount or 0
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
         return new
 
     async def all(self, service_id: str | None = None) -> list[dict[str, Any]]:

@@ -77,13 +77,20 @@ CONTEXT_MODELS: dict[str, type[_Context]] = {
 }
 
 
-class FeedbackCoding(_Lenient):
+class _Tolerant(BaseModel):
+    """Feedback tolerates unknown fields but does not keep them: only the spec's fields are
+    stored, so the stored row (and its dedupe hash) cannot carry arbitrary client data."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class FeedbackCoding(_Tolerant):
     code: str = Field(min_length=1, max_length=_MAX_ID)
     system: str | None = Field(default=None, max_length=2048)
     display: str | None = Field(default=None, max_length=1024)
 
 
-class OverrideReasonFeedback(_Lenient):
+class OverrideReasonFeedback(_Tolerant):
     reason: FeedbackCoding | None = None
     userComment: str | None = Field(default=None, max_length=4000)
 
@@ -94,11 +101,11 @@ class OverrideReasonFeedback(_Lenient):
         return self
 
 
-class AcceptedSuggestion(_Lenient):
+class AcceptedSuggestion(_Tolerant):
     id: str = Field(min_length=1, max_length=_MAX_ID)
 
 
-class FeedbackItem(_Lenient):
+class FeedbackItem(_Tolerant):
     card: str = Field(min_length=1, max_length=_MAX_ID)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=100)
@@ -121,7 +128,7 @@ class FeedbackItem(_Lenient):
         return self
 
 
-class FeedbackRequest(_Lenient):
+class FeedbackRequest(_Tolerant):
     feedback: list[FeedbackItem] = Field(min_length=1, max_length=500)
 
 

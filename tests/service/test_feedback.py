@@ -110,3 +110,29 @@ def test_readiness_reports_the_database(client: TestClient) -> None:
     client.portal.call(client.app.state.store.engine.dispose)
     client.app.state.ready = False
     assert client.get("/health/ready").status_code == 503
+
+
+def test_unknown_fields_are_tolerated_but_not_stored(client: TestClient) -> None:
+    item = {**OVERRIDDEN, "extension": {"com.example.deep": [[[["x"]]]]}, "whatever": 1}
+    response = client.post(FEEDBACK, json={"feedback": [item]})
+    assert response.status_code == 200
+    (row,) = rows(client)
+    assert "whatever" not in str(row) and "com.example" not in str(row)
+
+
+def test_a_database_outage_is_a_503_and_nothing_is_stored(client: TestClient) -> None:
+    async def fail(*args, **kwargs):
+        from service.feedback_store import StoreUnavailable
+
+        raise StoreUnavailable("OperationalError")
+
+    store = client.app.state.store
+    original = store.add
+    store.add = fail
+    try:
+        response = client.post(FEEDBACK, json={"feedback": [ACCEPTED]})
+    finally:
+        store.add = original
+    assert response.status_code == 503
+    assert "retry" in response.json()["issue"][0]["diagnostics"]
+    assert rows(client) == []
