@@ -67,8 +67,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from service.app import create_app
 
     overrides: dict[str, Any] = {
@@ -86,6 +84,8 @@ def _serve(args: argparse.Namespace) -> int:
         "access_log": False,
         "server_header": False,
     }
+    from service import shutdown
+
     if args.workers > 1:
         # Worker processes build their own app from the environment: pass the overrides there.
         os.environ.update(
@@ -94,9 +94,15 @@ def _serve(args: argparse.Namespace) -> int:
                 for k, v in overrides.items()
             }
         )
-        uvicorn.run("service.app:create_app", factory=True, workers=args.workers, **options)
+        shutdown.run(
+            "service.app:create_app",
+            factory=True,
+            workers=args.workers,
+            drain_delay_s=settings.shutdown_delay_s,
+            **options,
+        )
     else:
-        uvicorn.run(create_app(settings), **options)
+        shutdown.run(create_app(settings), drain_delay_s=settings.shutdown_delay_s, **options)
     return 0
 
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     fhir_max_pages: int = Field(default=20, ge=1, le=1000)
     fhir_max_response_bytes: int = Field(default=20_000_000, ge=1_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # On SIGTERM readiness turns false this long before the server stops listening, so a load
+    # balancer stops sending new calls first; in-flight calls then finish.
+    shutdown_delay_s: float = Field(default=2.0, ge=0, le=60)
     demo: bool = False
 
     @field_validator("log_level", mode="before")

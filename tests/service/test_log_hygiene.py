@@ -272,12 +272,13 @@ def test_serve_runs_uvicorn_without_access_log_or_its_log_config(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Access-log lines would carry paths and client addresses of every call: keep them off."""
-    from service import cli
+    from service import cli, shutdown
 
     ran: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: ran.update(kwargs))
+    monkeypatch.setattr(shutdown, "run", lambda app, **kwargs: ran.update(kwargs))
     monkeypatch.setenv("MSCDS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("MSCDS_AUTH", "off")
     assert cli.main(["serve", "--port", "8765"]) == 0
     assert ran["access_log"] is False
     assert ran["log_config"] is None
+    assert ran["drain_delay_s"] == 2.0  # MSCDS_SHUTDOWN_DELAY_S default: graceful SIGTERM

@@ -1,6 +1,6 @@
 """SIGTERM: readiness turns false first, in-flight requests finish with 200, then the process exits.
 
-The end-to-end test runs a real server process (tests/fixtures/reliability/graceful_serve.py, i.e.
+The end-to-end test runs a real server process (`ms-backpain-cds serve`, i.e.
 `serve` with service.shutdown wired in) whose hook call is made slow by a FHIR server that takes
 2 s to answer, and sends SIGTERM while that call is in flight.
 """
@@ -126,9 +126,9 @@ def test_sigterm_drains_in_flight_requests_after_readiness_turns_false(
         env={
             "MSCDS_FHIR_SERVERS": orjson.dumps([fhir.root]).decode(),
             "MSCDS_FHIR_TIMEOUT_S": "10",
+            "MSCDS_SHUTDOWN_DELAY_S": "1.0",
         },
-        command=("-m", "tests.fixtures.reliability.graceful_serve", "--drain-delay", "1.0"),
-    ).start()
+    ).start()  # the real `ms-backpain-cds serve`
     try:
         assert _ready_status(service.url) == 200
         result: dict[str, Any] = {}
