@@ -133,12 +133,12 @@ def _match(
         if found.ref_display:
             texts.append(found.ref_display)
         for text in texts:
-            for hit in term.drug_names.finditer(text):
-                for ingredient in term.drug_name_ingredients.get(hit.group(0).lower(), ()):
+            for words, named in term.drug_mentions(text):
+                for ingredient in named:
                     if ingredient not in ingredients:
                         ingredients.append(ingredient)
                 if found.matched is None:
-                    found.matched = ("text", hit.group(0), text)
+                    found.matched = ("text", words, text)
         found.names_for_form.extend(texts)
     return found
 
