@@ -25,7 +25,7 @@ from service import pipeline, security
 from service.auth import require_client
 from service.config import Settings, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition, discovery_document
-from service.feedback_store import FeedbackStore
+from service.feedback_store import FeedbackStore, StoreUnavailable
 from service.fhir import FhirClient
 from service.hooks import parse_body, read_hook_request, validate
 from service.logs import configure, log_event, where_it_failed
@@ -160,8 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = validate(FeedbackRequest, parse_body(await request.body()))
         try:
             stored = await request.app.state.store.add(service.id, body.feedback)
-        except Exception as exc:
-            log_event("feedback_store_failed", logging.ERROR, error=type(exc).__name__)
+        except StoreUnavailable as exc:
+            log_event("feedback_store_failed", logging.ERROR, error=str(exc))
             raise HTTPProblem(503, "feedback store unavailable; retry later") from None
         log_event("feedback", service=service.id, items=len(body.feedback), stored=stored)
         return _json({"received": len(body.feedback), "stored": stored})
