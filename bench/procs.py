@@ -158,10 +158,8 @@ def service(
     logdir: Path,
     data_dir: Path,
     extra_env: dict[str, str],
-    *,
-    whatif: bool = False,
 ) -> Server:
-    """`ms-backpain-cds serve`, or with `whatif` the same app with bench/whatif.py's patches."""
+    """`ms-backpain-cds serve` with the benchmark's settings."""
     port = free_port()
     env = {
         "MSCDS_AUTH": "off",
@@ -173,9 +171,6 @@ def service(
     }
     command = [str(ROOT / ".venv/bin/ms-backpain-cds"), "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]
-    if whatif:
-        assert workers == 1, "the what-if server runs one worker"
-        command = [sys.executable, str(BENCH / "whatif.py"), "--serve", "--port", str(port)]
     return start(f"service-w{workers}", command, env, port, logdir, 60, started_lines=workers)
 
 

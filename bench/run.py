@@ -227,11 +227,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tool", choices=("auto", "wrk", "asyncio"), default="auto")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--label", default="", help="a name for this run in the results file")
-    parser.add_argument(
-        "--whatif",
-        action="store_true",
-        help="1 worker, the service with bench/whatif.py's patches (suggested changes elsewhere)",
-    )
     args = parser.parse_args(argv)
     seconds = args.seconds or (1.0 if args.quick else 3.0)
     rounds = args.rounds or (2 if args.quick else 3)
@@ -246,7 +241,6 @@ def main(argv: list[str] | None = None) -> int:
         "connections": CONNECTIONS,
         "seconds_per_run": seconds,
         "rounds": rounds,
-        "whatif": args.whatif,
     }
     patients = {n: patient_resources(n) for n in args.sizes}
     print("  in-process stage timings...", flush=True)
@@ -268,10 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         servers = [fhir]
         try:
             results["workers"] = {}
-            for workers in (1,) if args.whatif else (1, 2):
+            for workers in (1, 2):
                 env = {"MSCDS_FHIR_SERVERS": orjson.dumps([f"{fhir.base}/fhir"]).decode()}
                 data = tmpdir / f"data-w{workers}"
-                service = procs.service(workers, logs, data, env, whatif=args.whatif)
+                service = procs.service(workers, logs, data, env)
                 servers.append(service)
                 floor = procs.uvicorn_app(f"floor-w{workers}", "floor:app", workers, logs, {})
                 servers.append(floor)

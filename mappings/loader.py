@@ -337,6 +337,9 @@ def build_terminology(data_dir: Path) -> Terminology:
 
 
 _cache: dict[Path, Terminology] = {}
+# The same answers keyed by the directory as written, so a repeat call (once per request) costs a
+# dict lookup instead of Path.resolve()'s system calls.
+_by_name: dict[str, Terminology] = {}
 _lock = threading.Lock()
 
 
@@ -347,13 +350,15 @@ def load_terminology(data_dir: str | os.PathLike[str] | None = None) -> Terminol
     Raises `DataError` naming the file and row of the first problem found.
     """
     chosen = data_dir if data_dir is not None else os.environ.get(DATA_DIR_ENV) or DATA_DIR
-    path = Path(chosen).resolve()
-    found = _cache.get(path)
+    name = os.fspath(chosen)
+    found = _by_name.get(name)
     if found is not None:
         return found
+    path = Path(chosen).resolve()
     with _lock:
         found = _cache.get(path)
         if found is None:
             found = build_terminology(path)
             _cache[path] = found
+        _by_name[name] = found
     return found

@@ -6,36 +6,17 @@ command line is exactly what an EHR would get.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, date, datetime
 from typing import Any
 
 import cards
 import mappings
 from cards.model import Card
-from mappings.loader import DATA_DIR_ENV
 from service.discovery import ServiceDefinition
-
-_terminologies: dict[str | None, mappings.Terminology] = {}
 
 
 def today() -> date:
     return datetime.now(UTC).date()
-
-
-def terminology() -> mappings.Terminology:
-    """The value sets, remembered per `MAPPINGS_DATA_DIR` (the one setting that chooses them).
-
-    `mappings.load_terminology()` resolves its directory on every call (realpath system calls:
-    about 3% of a 50-resource patient-view under load, twice that for the order hooks).
-    """
-    key = os.environ.get(DATA_DIR_ENV)
-    found = _terminologies.get(key)
-    if found is None:
-        found = mappings.load_terminology()
-        if found is not None:  # tests may stub the loader out
-            _terminologies[key] = found
-    return found
 
 
 def evaluate(
@@ -48,7 +29,7 @@ def evaluate(
     """The cards for one hook call, given every resource its prefetch resolved to."""
     patient_id = str(context.get("patientId", ""))
     day = on or today()
-    term = terminology()
+    term = mappings.load_terminology()  # loaded at start-up: a dict lookup here
     profile = mappings.classify(resources, today=day, patient_id=patient_id, terminology=term)
     orders: tuple[mappings.DraftOrder, ...] = ()
     if service.hook in ("order-select", "order-sign"):
