@@ -32,7 +32,7 @@ from bench.patients import patient_resources, prefetch_for
 from cards.model import response_body
 from service import pipeline
 from service.discovery import SERVICES, discovery_document
-from service.hooks import read_hook_request
+from service.hooks import read_body, read_hook_request
 from service.prefetch import resolve
 from service.samples import list_orders, list_samples, load_order, sample_resources
 
@@ -80,8 +80,12 @@ def _request(
 
 
 def _evaluate_directly(entry: dict[str, Any], resources: list[dict[str, Any]]) -> bytes:
-    """For charts a code-filtered prefetch cannot hold (messy shapes): every resource at once."""
+    """For charts a code-filtered prefetch cannot hold (messy shapes): every resource at once,
+    decoded as the hook endpoint decodes a prefetch Bundle."""
     service = SERVICES[entry["id"]]
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+    decoded = read_body(orjson.dumps({"prefetch": {"chart": bundle}}))
+    resources = [e["resource"] for e in decoded["prefetch"]["chart"]["entry"]]
     context: dict[str, Any] = {"userId": "Practitioner/x", "patientId": resources[0]["id"]}
     if entry["hook"] != "patient-view":
         pid = resources[0]["id"]

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from mappings import concepts as C
+from mappings.elements import OBSERVATION_VALUES
 from mappings.fhir import (
     codings,
     concept_texts,
@@ -162,7 +163,7 @@ def _observation_value(resource: Mapping[str, Any]) -> tuple[float | None, str, 
         value = _number(resource.get(key))
         if value is not None:
             return value, "", True
-    has_any = any(k.startswith("value") and resource.get(k) not in (None, "", {}) for k in resource)
+    has_any = any(resource.get(k) not in (None, "", {}) for k in OBSERVATION_VALUES)
     if not has_any:
         has_any = any(
             any(k.startswith("value") for k in component)

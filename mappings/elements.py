@@ -1,0 +1,76 @@
+"""The FHIR elements `mappings` reads from a patient's resources, as data.
+
+A caller that decodes prefetch itself may keep only these top-level elements of each resource
+(and of each Bundle and Bundle entry around them) and drop the rest, the narrative, `meta` and
+identifiers that make up most of a chart's bytes, before it builds any Python objects. The lists
+must therefore name every element the classifier, the order reader and the prefetch reader look
+at; `tests/service/test_read_body.py` runs them over every sample chart, messy shapes included,
+and fails when one reads an element that is not listed here.
+"""
+
+from __future__ import annotations
+
+# Observation value[x] in FHIR R4 (valueDecimal is not R4 but is read when an EHR sends it).
+OBSERVATION_VALUES = (
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueDecimal",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+)
+
+RESOURCE_ELEMENTS = frozenset(
+    {
+        # every resource
+        "resourceType",
+        "id",
+        "status",
+        "code",
+        "subject",
+        "patient",
+        "contained",
+        # Patient
+        "birthDate",
+        # Condition
+        "clinicalStatus",
+        "verificationStatus",
+        "onsetDateTime",
+        "onsetPeriod",
+        "recordedDate",
+        "abatementDateTime",
+        "abatementPeriod",
+        # Observation
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveInstant",
+        "issued",
+        "component",
+        *OBSERVATION_VALUES,
+        # MedicationRequest, MedicationStatement, Medication
+        "medicationCodeableConcept",
+        "medicationReference",
+        "medication",  # R5 shape, sent by some EHRs
+        "ingredient",
+        "doNotPerform",
+        "authoredOn",
+        "dateAsserted",
+        "dispenseRequest",
+        # OperationOutcome (in place of data, or inside a Bundle)
+        "issue",
+        # a bare Bundle entry ({"resource": {...}}) given where a resource belongs
+        "resource",
+    }
+)
+
+BUNDLE_ELEMENTS = frozenset({"resourceType", "id", "type", "total", "link", "entry"})
+
+ENTRY_ELEMENTS = frozenset({"fullUrl", "resource", "search"})
+
+__all__ = ["BUNDLE_ELEMENTS", "ENTRY_ELEMENTS", "OBSERVATION_VALUES", "RESOURCE_ELEMENTS"]
