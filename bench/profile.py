@@ -12,6 +12,7 @@ For the HTTP framework's share, profile a running server with py-spy under `benc
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import time
@@ -26,6 +27,7 @@ import mappings
 from bench.patients import hook_request, patient_resources
 from cards.model import response_body
 from service import pipeline
+from service.app import GC_YOUNG_THRESHOLD
 from service.discovery import SERVICES, discovery_document
 from service.hooks import read_hook_request
 from service.prefetch import resolve
@@ -66,6 +68,10 @@ def main() -> int:
     mappings.load_terminology()
     entry = next(s for s in discovery_document()["services"] if s["hook"] == args.hook)
     body = orjson.dumps(hook_request(entry, patient_resources(args.size)))
+    # The collector as the service sets it after start-up (service/app.py lifespan).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
     stages(entry["id"], body)
     repeat = args.repeat or max(5, int(2000 / max(1.0, sum(stages(entry["id"], body).values()))))
     runs = [stages(entry["id"], body) for _ in range(repeat)]

@@ -121,8 +121,12 @@ def in_process(patients: dict[int, list[dict]]) -> dict[str, dict[str, float]]:
     mappings.load_terminology()
     # Like the service after start-up: keep this process's own data (every benchmark patient)
     # out of the collections the measured requests trigger.
+    from service.app import GC_YOUNG_THRESHOLD
+
     gc.collect()
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)  # as the service sets it after start-up
     out: dict[str, dict[str, float]] = {}
     for entry in discovery_document()["services"][:2]:
         for n, resources in patients.items():
@@ -132,6 +136,7 @@ def in_process(patients: dict[int, list[dict]]) -> dict[str, dict[str, float]]:
             medians = {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
             medians["total"] = round(statistics.median(sum(r.values()) for r in runs), 3)
             out[f"{entry['hook']}/{n}"] = medians
+    gc.set_threshold(*thresholds)
     gc.unfreeze()
     return out
 
