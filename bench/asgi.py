@@ -1,6 +1,6 @@
 """The whole application per request, without sockets: CPU time of direct ASGI calls.
 
-    .venv/bin/python bench/asgi.py [--size 50] [--hook patient-view] [--calls 2000]
+    .venv/bin/python bench/asgi.py [--size 50] [--hook patient-view] [--calls 2000] [--floor]
 
 Runs the app's lifespan (auth off, a temporary SQLite database) and calls it as uvicorn would,
 with one `http.request` message, so the figure holds everything the service adds to the
@@ -79,14 +79,17 @@ async def _measure(app: Any, path: str, body: bytes, calls: int, rounds: int) ->
     return per_call
 
 
-async def _run(size: int, hook: str, calls: int, rounds: int) -> list[float]:
+async def _run(size: int, hook: str, calls: int, rounds: int, floor: bool) -> list[float]:
     from bench.patients import hook_request, patient_resources
     from service.app import create_app
     from service.discovery import discovery_document
 
     entry = next(s for s in discovery_document()["services"] if s["hook"] == hook)
     body = orjson.dumps(hook_request(entry, patient_resources(size)))
-    app = create_app()
+    if floor:
+        from bench.floor import app
+    else:
+        app = create_app()
     lifespan_messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await lifespan_messages.put({"type": "lifespan.startup"})
@@ -116,6 +119,7 @@ def main() -> int:
     parser.add_argument("--hook", default="patient-view")
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--floor", action="store_true", help="the benchmark's floor app instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
         os.environ.update(
@@ -128,10 +132,10 @@ def main() -> int:
         )
         gc.collect()
         gc.callbacks.append(_gc_timer)
-        per_call = asyncio.run(_run(args.size, args.hook, args.calls, args.rounds))
+        per_call = asyncio.run(_run(args.size, args.hook, args.calls, args.rounds, args.floor))
     calls = args.calls * args.rounds
     print(
-        f"{args.hook}/{args.size}: CPU per call min {min(per_call):.3f} ms, "
+        f"{'floor ' if args.floor else ''}{args.hook}/{args.size}: CPU per call min {min(per_call):.3f} ms, "
         f"median {statistics.median(per_call):.3f} ms ({args.rounds} x {args.calls}); "
         f"GC {len(_GC) / calls:.2f} collections, {sum(_GC) / calls * 1000:.3f} ms per call"
     )

@@ -120,8 +120,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def discovery() -> Response:
         return _json(discovery_document())
 
-    @app.post("/cds-services/{service_id}", dependencies=authenticated)
-    async def call_service(service_id: str, request: Request) -> Response:
+    async def call_service(request: Request) -> Response:
+        # A plain Starlette route (added below), so the caller is checked here rather than as a
+        # FastAPI dependency: FastAPI's request handling (dependency solving, its telemetry
+        # span) cost 0.06 ms of the 0.70 ms a 50-resource patient-view takes (bench/asgi.py).
+        await require_client(request)
+        service_id: str = request.path_params["service_id"]
         started = perf_counter()
         fields: dict[str, object] = {"service": service_id[:100]}
         status = 500
@@ -153,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fields["status"] = status
             fields["ms"] = round((perf_counter() - started) * 1000, 2)
             log_event("hook", logging.INFO if status < 500 else logging.ERROR, **fields)
+
+    app.add_route("/cds-services/{service_id}", call_service, methods=["POST"])
 
     @app.post("/cds-services/{service_id}/feedback", dependencies=authenticated)
     async def feedback(service_id: str, request: Request) -> Response:
