@@ -92,7 +92,8 @@ def table(results: dict[str, Any]) -> str:
         r = one.get(f"{hook}/50")
         if r:
             p99 = r["service"]["p99_ms"]
-            lines.append(f"  {hook} 50: p99 {p99:.1f} ms (< {TARGET_P99_MS:g}) {_mark(p99 < 20)}")
+            mark = _mark(p99 < TARGET_P99_MS)
+            lines.append(f"  {hook} 50: p99 {p99:.1f} ms (< {TARGET_P99_MS:g}) {mark}")
         small, big = one.get(f"{hook}/500"), one.get(f"{hook}/5000")
         if small and big and big["service"]["rps"]:
             cost = small["service"]["rps"] / big["service"]["rps"]
@@ -128,6 +129,12 @@ def table(results: dict[str, Any]) -> str:
             lines.append(
                 f"  2 workers {name}: {gain:.2f} x the 1-worker throughput, "
                 f"{busy} of {len(cpu)} child processes busy"
+            )
+        if name.endswith("/50"):  # a worker per core: how a 2-core machine is deployed
+            p99 = r["service"]["p99_ms"]
+            lines.append(
+                f"  2 workers {name}: p99 {p99:.1f} ms (< {TARGET_P99_MS:g}) "
+                f"{_mark(p99 < TARGET_P99_MS)}"
             )
     np = results.get("no_prefetch")
     if np:
