@@ -22,6 +22,7 @@ from mappings.fhir import (
     reference_of,
     resource_id,
     split_reference,
+    status_code,
     status_tokens,
     text_of,
 )
@@ -108,13 +109,21 @@ def match_concepts(
 
 
 def _condition_counts(resource: Mapping[str, Any]) -> bool:
-    clinical = status_tokens(resource.get("clinicalStatus"))
-    if clinical:
+    value = resource.get("clinicalStatus")
+    token = status_code(value)
+    if token is not None:
+        if token not in ACTIVE_CLINICAL:
+            return False
+    elif clinical := status_tokens(value):
         if not clinical & ACTIVE_CLINICAL:
             return False
     elif resource.get("abatementDateTime") or resource.get("abatementPeriod"):
         return False  # R4: an abated condition without a status is not active
-    return not status_tokens(resource.get("verificationStatus")) & EXCLUDED_VERIFICATION
+    value = resource.get("verificationStatus")
+    token = status_code(value)
+    if token is not None:
+        return token not in EXCLUDED_VERIFICATION
+    return not status_tokens(value) & EXCLUDED_VERIFICATION
 
 
 def _subject_matches(resource: Mapping[str, Any], patient_id: str | None, own: str) -> bool:
@@ -251,7 +260,11 @@ def _read_observation(
     pain_scores: list[Evidence],
     window_start: date,
 ) -> None:
-    if status_tokens(resource.get("status")) & EXCLUDED_OBSERVATION:
+    value = resource.get("status")
+    token = status_code(value)
+    if token in EXCLUDED_OBSERVATION or (
+        token is None and status_tokens(value) & EXCLUDED_OBSERVATION
+    ):
         return
     hits = match_concepts(term, resource.get("code"))
     coded_value = resource.get("valueCodeableConcept")
@@ -287,13 +300,21 @@ def _read_observation(
 def _read_medication(
     term: Terminology, resource: dict[str, Any], medications: Mapping[str, Mapping[str, Any]]
 ) -> Medication | None:
-    status = status_tokens(resource.get("status"))
     allowed = (
         ACTIVE_REQUEST if resource.get("resourceType") == "MedicationRequest" else ACTIVE_STATEMENT
     )
-    if not status & allowed or resource.get("doNotPerform") is True:
+    value = resource.get("status")
+    token = status_code(value)
+    if token is None:
+        tokens = status_tokens(value)
+        if not tokens & allowed:
+            return None
+        token = sorted(tokens)[0]
+    elif token not in allowed:
         return None
-    return recognised_medication(resource, term, medications, status=sorted(status)[0])
+    if resource.get("doNotPerform") is True:
+        return None
+    return recognised_medication(resource, term, medications, status=token)
 
 
 def _latest(entries: list[tuple[date | None, Measurement]]) -> Measurement | None:

@@ -78,6 +78,35 @@ def status_tokens(value: Any) -> set[str]:
     return out
 
 
+_STATUS_CODES: dict[str, str] = {}  # a status code as written -> its token (bounded)
+
+
+def status_code(value: Any) -> str | None:
+    """The one status token of the common shapes, or None: then ask `status_tokens`.
+
+    Nearly every status is a code string (STU3, and R4's `status`) or a CodeableConcept with one
+    coding whose code is a string; for those the answer is that code, stripped and lower-case,
+    remembered per code as written (statuses are a small vocabulary). None means "not that
+    shape" (or a blank code): `status_tokens` then reads it leniently, text included.
+    """
+    if value.__class__ is dict:
+        coding = value.get("coding")
+        if coding.__class__ is not list or len(coding) != 1:
+            return None
+        first = coding[0]
+        if first.__class__ is not dict:
+            return None
+        value = first.get("code")
+    if value.__class__ is not str:
+        return None
+    token = _STATUS_CODES.get(value)
+    if token is None:
+        token = value.strip().lower() or None
+        if token is not None and len(value) <= 64 and len(_STATUS_CODES) < 1024:
+            _STATUS_CODES[value] = token
+    return token
+
+
 def parse_date(value: Any) -> date | None:
     """The calendar date of a FHIR date/dateTime/instant ("2024", "2024-05", "2024-05-01T..")."""
     if not isinstance(value, str):
