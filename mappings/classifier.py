@@ -18,9 +18,9 @@ from mappings.fhir import (
     concept_texts,
     dicts,
     first_date,
-    flatten,
     reference_of,
     resource_id,
+    resource_list,
     split_reference,
     status_code,
     status_tokens,
@@ -198,7 +198,7 @@ def classify(
     term = terminology or load_terminology()
     if isinstance(today, datetime):
         today = today.date()
-    items = list(flatten(resources if resources is not None else ()))
+    items = resource_list(resources if resources is not None else ())
     medications = {
         rid: r
         for r in items
@@ -223,7 +223,11 @@ def classify(
                 if not patient_seen:
                     patient_seen = True
                     patient_birth = first_date(resource, "birthDate")
-            elif not _subject_matches(resource, patient_id, own):
+            elif (
+                (subject := resource.get("subject")).__class__ is not dict
+                or subject.get("reference") != own
+                or "patient" in resource
+            ) and not _subject_matches(resource, patient_id, own):
                 continue
             elif kind == "Condition":
                 _read_condition(term, resource, findings)

@@ -169,6 +169,21 @@ def _split_reference(reference: str) -> tuple[str | None, str | None]:
     return parts[-2], parts[-1]
 
 
+def resource_list(resources: Any) -> list[dict[str, Any]]:
+    """`flatten` as a list: a plain list of resource dicts (the common case) in one loop."""
+    if resources.__class__ is not list:
+        return list(flatten(resources))
+    out: list[dict[str, Any]] = []
+    for item in resources:
+        if item.__class__ is dict:
+            kind = item.get("resourceType")
+            if kind.__class__ is str and kind != "Bundle":
+                out.append(item)
+                continue
+        out.extend(flatten([item]))
+    return out
+
+
 def flatten(resources: Any) -> Iterator[dict[str, Any]]:
     """Every resource dict in `resources`, unwrapping Bundles and their entries (lenient)."""
     if isinstance(resources, dict):
