@@ -89,13 +89,17 @@ def match_concepts(
 ) -> list[tuple[str, str, str, str]]:
     """(concept, system, code, display) per match; free text is read only when no code is known."""
     hits: list[tuple[str, str, str, str]] = []
-    for coding in codings(concept):
-        entry = term.lookup(coding.get("system"), coding.get("code"))
+    found = concept.get("coding") if concept.__class__ is dict else None
+    for coding in found if found.__class__ is list else codings(concept):
+        if not isinstance(coding, dict):
+            continue
+        code = coding.get("code")
+        entry = term.lookup(coding.get("system"), code)
         if entry is None:
             continue
         if categories is not None and term.concepts[entry.concept].category not in categories:
             continue
-        code = str(coding.get("code")).strip()
+        code = str(code).strip()
         hits.append(
             (entry.concept, entry.system, code, text_of(coding.get("display")) or entry.display)
         )
@@ -248,11 +252,12 @@ def classify(
 def _read_condition(term: Terminology, resource: dict[str, Any], findings: _Findings) -> None:
     if not _condition_counts(resource):
         return
+    hits = match_concepts(term, resource.get("code"), categories=_FINDING_CATEGORIES)
+    if not hits:
+        return  # most of a chart's problems are outside the value sets
     ref = reference_of(resource)
     when = first_date(resource, *CONDITION_DATE_PATHS)
-    for concept, system, code, display in match_concepts(
-        term, resource.get("code"), categories=_FINDING_CATEGORIES
-    ):
+    for concept, system, code, display in hits:
         findings.add(concept, Evidence(ref, concept, system, code, display, when))
 
 

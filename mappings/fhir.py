@@ -46,14 +46,16 @@ def codings(concept: Any) -> list[dict[str, Any]]:
 def concept_texts(concept: Any) -> list[str]:
     """`text` and every coding `display` of a CodeableConcept (or list of them)."""
     out: list[str] = []
-    for cc in dicts(concept):
-        text = text_of(cc.get("text"))
-        if text:
+    for cc in (concept,) if concept.__class__ is dict else dicts(concept):
+        text = cc.get("text")
+        if isinstance(text, str) and (text := text.strip()):
             out.append(text)
-        for coding in dicts(cc.get("coding")):
-            display = text_of(coding.get("display"))
-            if display and display not in out:
-                out.append(display)
+        found = cc.get("coding")
+        for coding in found if found.__class__ is list else dicts(found):
+            if isinstance(coding, dict):
+                display = coding.get("display")
+                if isinstance(display, str) and (display := display.strip()) and display not in out:
+                    out.append(display)
     return out
 
 
