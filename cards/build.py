@@ -15,24 +15,17 @@ from functools import lru_cache
 from typing import Any
 
 from cards.content import CARDS, HEADINGS
-from cards.model import Action, Card, Coding, Source, Suggestion
+from cards.model import Action, Card, Coding, Link, OverrideReason, Source, Suggestion
 from cards.products import CARD_KIND_SYSTEM, LINKS, OVERRIDE_REASONS, SOURCES
 from mappings.profile import Evidence
 
-_NAMESPACE = uuid.UUID("6f3c7a52-2b8e-5d43-9a0f-1c2d3e4f5a6b")
+_NAMESPACE = uuid.UUID("6f3c7a52-2b8e-5d43-9a0f-1c2d3e4f5a6b").bytes
 
 
 def _kind_name(kind: str) -> str:
     return kind.replace("-", " ").capitalize()
 
 
-# One Source per card kind, built once: the guideline plus the kind as `topic`.
-_SOURCE_BY_KIND: dict[str, Source] = {
-    kind: SOURCES[text.source].model_copy(
-        update={"topic": Coding(system=CARD_KIND_SYSTEM, code=kind, display=_kind_name(kind))}
-    )
-    for kind, text in CARDS.items()
-}
 _MAX_SUMMARY = 139
 _MAX_QUOTE = 200
 _MAX_LINE = 800
@@ -61,20 +54,21 @@ _REMEMBER_UP_TO = 2000
 
 def card_uuid(patient_id: str, kind: str, evidence: Iterable[Evidence], *extra: str) -> str:
     keys = sorted({f"{e.resource}|{e.concept}|{e.system}|{e.code}" for e in evidence})
-    return uuid5(_NAMESPACE.bytes, "\n".join([patient_id, kind, *extra, *keys]))
+    return uuid5(_NAMESPACE, "\n".join([patient_id, kind, *extra, *keys]))
 
 
 def uuid5(namespace: bytes, name: str) -> str:
     """`str(uuid.uuid5(UUID(bytes=namespace), name))`, computed directly (RFC 4122 section 4.3).
 
     A patient-view call makes about a dozen of these; building and printing `uuid.UUID` objects
-    cost four times as much as the hash itself.
+    cost four times as much as the hash itself. The version and variant bits are set on the hex
+    digits: the version digit is 5, the variant digit keeps its two low bits under `10`.
     """
-    digest = bytearray(hashlib.sha1(namespace + name.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = hashlib.sha1(namespace + name.encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 
 
 def fit_summary(template: str, **values: str) -> str:
@@ -120,44 +114,77 @@ def delete(description: str, reference: str) -> Action:
     return Action(type="delete", description=description, resourceId=reference)
 
 
-def finish(draft: Draft, patient_id: str) -> Card:
-    text = CARDS[draft.kind]
-    cid = card_uuid(patient_id, draft.kind, draft.evidence, *draft.id_extra)
-    base = bytes.fromhex(cid.replace("-", ""))
-    suggestions = tuple(
-        Suggestion(
-            label=label,
-            uuid=uuid5(base, key),
-            isRecommended=True if recommended else None,
-            actions=tuple(actions),
-        )
-        for key, label, actions, recommended in draft.suggestions
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What every card of one kind shares, looked up once at import."""
+
+    lead: str  # the detail's first paragraph, bold
+    indicator: str
+    source: Source
+    override_reasons: tuple[OverrideReason, ...]
+    links: tuple[Link, ...]
+
+
+_KINDS: dict[str, _Kind] = {
+    kind: _Kind(
+        f"**{text.lead}**",
+        text.indicator,
+        # the guideline, with the card's kind as `topic`
+        SOURCES[text.source].model_copy(
+            update={"topic": Coding(system=CARD_KIND_SYSTEM, code=kind, display=_kind_name(kind))}
+        ),
+        tuple(OVERRIDE_REASONS[k] for k in text.overrides),
+        tuple(LINKS[k] for k in text.links),
     )
+    for kind, text in CARDS.items()
+}
+
+
+def finish(draft: Draft, patient_id: str) -> Card:
+    kind = _KINDS[draft.kind]
+    cid = card_uuid(patient_id, draft.kind, draft.evidence, *draft.id_extra)
+    suggestions: tuple[Suggestion, ...] = ()
+    if draft.suggestions:
+        base = bytes.fromhex(cid.replace("-", ""))
+        suggestions = tuple(
+            [
+                Suggestion(
+                    label=label,
+                    uuid=uuid5(base, key),
+                    isRecommended=True if recommended else None,
+                    actions=tuple(actions),
+                )
+                for key, label, actions, recommended in draft.suggestions
+            ]
+        )
     return Card(
         uuid=cid,
         summary=draft.summary,
-        detail=_detail(text.lead, draft),
-        indicator=text.indicator,
-        source=_SOURCE_BY_KIND[draft.kind],
+        detail=_detail(kind.lead, draft),
+        indicator=kind.indicator,
+        source=kind.source,
         suggestions=suggestions,
         selectionBehavior=(draft.selection or "any") if suggestions else None,
-        overrideReasons=tuple(OVERRIDE_REASONS[k] for k in text.overrides),
-        links=tuple(LINKS[k] for k in text.links),
+        overrideReasons=kind.override_reasons,
+        links=kind.links,
     )
 
 
 def _section(heading: str, lines: Iterable[str]) -> str:
     # Lines may quote EHR text (drug names, findings): keep each one line, with no HTML.
-    return f"### {heading}\n" + "\n".join(f"- {plain(line, _MAX_LINE)}" for line in lines)
+    return heading + "\n".join([f"- {plain(line, _MAX_LINE)}" for line in lines])
+
+
+_DO, _CAUTIONS, _WHY = (f"### {HEADINGS[k]}\n" for k in ("do", "cautions", "why"))
 
 
 def _detail(lead: str, draft: Draft) -> str:
-    parts = [f"**{lead}**"]
+    parts = [lead]
     if draft.do:
-        parts.append(_section(HEADINGS["do"], draft.do))
+        parts.append(_section(_DO, draft.do))
     if draft.cautions:
-        parts.append(_section(HEADINGS["cautions"], draft.cautions))
-    why = [*draft.notes, *dict.fromkeys(plain(e.describe()) for e in draft.evidence)]
+        parts.append(_section(_CAUTIONS, draft.cautions))
+    why = [*draft.notes, *dict.fromkeys([plain(e.describe()) for e in draft.evidence])]
     if why:
-        parts.append(_section(HEADINGS["why"], why))
+        parts.append(_section(_WHY, why))
     return "\n\n".join(parts)
