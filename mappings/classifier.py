@@ -53,6 +53,9 @@ _FINDING_CATEGORIES = frozenset(
     {"scope", "pain_component", "hard_red_flag", "risk_factor", "ms_common", "safety", "finding"}
 )
 _FLAG_ORDER = {c: i for i, c in enumerate((*C.HARD_RED_FLAGS, *C.RISK_FACTORS))}
+# A measurement as read: (date, value, unit, resource, concept, system, code, display). Only the
+# latest of a concept becomes a `Measurement` (with its `Evidence`), so the rest cost a tuple.
+_Reading = tuple[date | None, float, str, str, str, str, str, str]
 
 
 class _Findings:
@@ -211,7 +214,7 @@ def classify(
     window_start = today - timedelta(days=THRESHOLDS.observation_max_age_days)
     findings = _Findings(term)
     meds: list[Medication] = []
-    measurements: dict[str, list[tuple[date | None, Measurement]]] = {}
+    measurements: dict[str, list[_Reading]] = {}
     pain_scores: list[Evidence] = []
     patient_birth: date | None = None
     patient_seen = False
@@ -265,7 +268,7 @@ def _read_observation(
     term: Terminology,
     resource: dict[str, Any],
     findings: _Findings,
-    measurements: dict[str, list[tuple[date | None, Measurement]]],
+    measurements: dict[str, list[_Reading]],
     pain_scores: list[Evidence],
     window_start: date,
 ) -> None:
@@ -285,21 +288,19 @@ def _read_observation(
     value, unit, has_value = _observation_value(resource)
     for concept, system, code, display in hits:
         category = term.concepts[concept].category
-        evidence = Evidence(ref, concept, system, code, display, when)
         if category == "observation":
             if not has_value:
                 continue
             if concept == "pain_score" and when is not None and recent:
-                pain_scores.append(evidence)
+                pain_scores.append(Evidence(ref, concept, system, code, display, when))
             elif concept == "spasticity_scale" and recent and value is not None and value > 0:
-                findings.add(C.SPASTICITY, evidence)
+                findings.add(C.SPASTICITY, Evidence(ref, concept, system, code, display, when))
             if value is not None and (when is None or recent):
-                measurements.setdefault(concept, []).append(
-                    (when, Measurement(value=value, unit=unit, date=when, evidence=evidence))
-                )
+                reading = (when, value, unit, ref, concept, system, code, display)
+                measurements.setdefault(concept, []).append(reading)
         elif category in _FINDING_CATEGORIES and recent:
-            findings.add(concept, evidence)
-    if recent:
+            findings.add(concept, Evidence(ref, concept, system, code, display, when))
+    if recent and coded_value is not None:
         for concept, system, code, display in match_concepts(
             term, coded_value, categories=_FINDING_CATEGORIES
         ):
@@ -326,18 +327,24 @@ def _read_medication(
     return recognised_medication(resource, term, medications, status=token)
 
 
-def _latest(entries: list[tuple[date | None, Measurement]]) -> Measurement | None:
+def _latest(entries: list[_Reading]) -> Measurement | None:
     dated = [e for e in entries if e[0] is not None]
     if dated:
-        return max(dated, key=lambda e: e[0])[1]  # type: ignore[arg-type, return-value]
-    return entries[-1][1] if entries else None
+        latest = max(dated, key=lambda e: e[0])  # type: ignore[arg-type]
+    elif entries:
+        latest = entries[-1]
+    else:
+        return None
+    when, value, unit, ref, concept, system, code, display = latest
+    evidence = Evidence(ref, concept, system, code, display, when)
+    return Measurement(value=value, unit=unit, date=when, evidence=evidence)
 
 
 def _profile(
     term: Terminology,
     findings: _Findings,
     meds: list[Medication],
-    measurements: dict[str, list[tuple[date | None, Measurement]]],
+    measurements: dict[str, list[_Reading]],
     pain_scores: list[Evidence],
     patient_id: str | None,
     birth: date | None,
