@@ -111,7 +111,7 @@ def _match(
 ) -> _Match:
     found = _Match(*medication_concept(resource, medications))
     ingredients = found.ingredients
-    for coding in codings(found.concepts):
+    for coding in _codings(found.concepts):
         if term.system_url(coding.get("system")) != RXNORM:
             continue
         code = coding.get("code")
@@ -141,6 +141,15 @@ def _match(
                     found.matched = ("text", words, text)
         found.names_for_form.extend(texts)
     return found
+
+
+def _codings(concepts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`fhir.codings` for `medication_concept`'s list (of dicts only), without its inner lists."""
+    if len(concepts) == 1:
+        found = concepts[0].get("coding")
+        if found.__class__ is list:
+            return [c for c in found if isinstance(c, dict)]
+    return codings(concepts)
 
 
 def resolve_medication(

@@ -78,15 +78,24 @@ class Terminology:
     drug_names: re.Pattern[str] | None = None
     drug_name_ingredients: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _lookups: dict[tuple[str, str], CodeEntry | None] = field(default_factory=dict, repr=False)
+    _system_urls: dict[str, str | None] = field(default_factory=dict, repr=False)
     _drug_mentions: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(
         default_factory=dict, repr=False
     )
 
     def system_url(self, system: object) -> str | None:
         """The canonical URL for a system as written in data (None when unknown)."""
+        if system.__class__ is str:  # remembered as written: a chart names a handful of systems
+            try:
+                return self._system_urls[system]  # type: ignore[index]
+            except KeyError:
+                pass
         if not isinstance(system, str):
             return None
-        return self.systems.get(system.strip().rstrip("/").lower())
+        url = self.systems.get(system.strip().rstrip("/").lower())
+        if system.__class__ is str and len(system) <= 300 and len(self._system_urls) < 1024:
+            self._system_urls[system] = url
+        return url
 
     def lookup(self, system: object, code: object) -> CodeEntry | None:
         """The value-set row for a coding: exact match first, then the longest prefix.
