@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from cards.content import CARDS, HEADINGS
-from cards.model import Action, Card, Coding, Link, OverrideReason, Source, Suggestion
+from cards.model import Card, Coding, Link, OverrideReason, Source
 from cards.products import CARD_KIND_SYSTEM, LINKS, OVERRIDE_REASONS, SOURCES
 from mappings.profile import Evidence
 
@@ -87,6 +87,11 @@ def fit_summary(template: str, **values: str) -> str:
     return text[:_MAX_SUMMARY]
 
 
+# An action's fields, validated into a `cards.model.Action` with the rest of its card by `finish`:
+# one pydantic call per card instead of one per card, suggestion and action.
+ActionSpec = dict[str, Any]
+
+
 @dataclass
 class Draft:
     """A card being assembled by a rule."""
@@ -97,21 +102,21 @@ class Draft:
     cautions: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # extra "Why" lines (e.g. the order itself)
-    suggestions: list[tuple[str, str, Sequence[Action], bool]] = field(default_factory=list)
+    suggestions: list[tuple[str, str, Sequence[ActionSpec], bool]] = field(default_factory=list)
     selection: str | None = None
     id_extra: tuple[str, ...] = ()
 
 
-def suggestion(key: str, label: str, actions: Sequence[Action], recommended: bool = False):
+def suggestion(key: str, label: str, actions: Sequence[ActionSpec], recommended: bool = False):
     return (key, label, actions, recommended)
 
 
-def create(description: str, resource: dict[str, Any]) -> Action:
-    return Action(type="create", description=description, resource=resource)
+def create(description: str, resource: dict[str, Any]) -> ActionSpec:
+    return {"type": "create", "description": description, "resource": resource}
 
 
-def delete(description: str, reference: str) -> Action:
-    return Action(type="delete", description=description, resourceId=reference)
+def delete(description: str, reference: str) -> ActionSpec:
+    return {"type": "delete", "description": description, "resourceId": reference}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,19 +146,20 @@ _KINDS: dict[str, _Kind] = {
 
 
 def finish(draft: Draft, patient_id: str) -> Card:
+    """The card, its suggestions and their actions, validated by pydantic in one call."""
     kind = _KINDS[draft.kind]
     cid = card_uuid(patient_id, draft.kind, draft.evidence, *draft.id_extra)
-    suggestions: tuple[Suggestion, ...] = ()
+    suggestions: tuple[dict[str, Any], ...] = ()
     if draft.suggestions:
         base = bytes.fromhex(cid.replace("-", ""))
         suggestions = tuple(
             [
-                Suggestion(
-                    label=label,
-                    uuid=uuid5(base, key),
-                    isRecommended=True if recommended else None,
-                    actions=tuple(actions),
-                )
+                {
+                    "label": label,
+                    "uuid": uuid5(base, key),
+                    "isRecommended": True if recommended else None,
+                    "actions": tuple(actions),
+                }
                 for key, label, actions, recommended in draft.suggestions
             ]
         )

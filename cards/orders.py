@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from cards import safety
-from cards.build import Draft, create, delete, finish, fit_summary, plain, suggestion
+from cards.build import ActionSpec, Draft, create, delete, finish, fit_summary, plain, suggestion
 from cards.content import CARDS
-from cards.model import Action, Card
+from cards.model import Card
 from cards.products import DRUGS, SERVICES
 from cards.red_flags import hard_flags
 from cards.resources import proposal
@@ -49,13 +49,13 @@ def _draft(kind: str, summary: str, order: DraftOrder) -> Draft:
     return d
 
 
-def _remove(order: DraftOrder) -> list[Action]:
+def _remove(order: DraftOrder) -> list[ActionSpec]:
     if not order.id:
         return []  # a draft without an id cannot be targeted by a delete action
     return [delete(f"Remove the draft order: {plain(order.display, 100)}", order.reference)]
 
 
-def _propose(key: str, ctx: _Context, reasons) -> Action:
+def _propose(key: str, ctx: _Context, reasons) -> ActionSpec:
     label = DRUGS[key].display if key in DRUGS else SERVICES[key].text
     return create(f"Propose {label}", proposal(key, ctx.patient_id, reasons))
 
