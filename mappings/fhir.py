@@ -128,13 +128,19 @@ def parse_date(value: Any) -> date | None:
 
 def first_date(resource: dict[str, Any], *paths: str) -> date | None:
     """The first parseable date among `paths` ("onsetDateTime", "onsetPeriod.start", ...)."""
+    if not isinstance(resource, dict):
+        return None
     for path in paths:
-        value: Any = resource
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        found = parse_date(value)
-        if found is not None:
-            return found
+        if "." in path:
+            value: Any = resource
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+        else:
+            value = resource.get(path)
+        if value is not None:
+            found = parse_date(value)
+            if found is not None:
+                return found
     return None
 
 
@@ -151,7 +157,10 @@ def reference_of(resource: dict[str, Any]) -> str:
     """ "Type/id" for evidence; "Type/?" when the resource has no id."""
     kind = resource.get("resourceType")
     kind = kind if isinstance(kind, str) else "Resource"
-    return f"{kind}/{resource_id(resource) or '?'}"
+    rid = resource.get("id")
+    if rid.__class__ is not str or not (rid := rid.strip()):
+        rid = resource_id(resource) or "?"
+    return f"{kind}/{rid}"
 
 
 def split_reference(reference: Any) -> tuple[str | None, str | None]:

@@ -105,11 +105,15 @@ class Terminology:
         ICD-10-CM prefix lengths.
         """
         # Only codes of sensible length are remembered: request data must not grow the memo.
-        if type(system) is str and type(code) is str and len(system) + len(code) <= 300:
+        if system.__class__ is str and code.__class__ is str:
             key = (system, code)
-            if key in self._lookups:
+            try:
                 return self._lookups[key]
+            except KeyError:
+                pass
             found = self._lookup(system, code)
+            if len(system) + len(code) > 300:
+                return found
             if len(self._lookups) < _MAX_REMEMBERED:
                 self._lookups[key] = found
             return found
