@@ -46,7 +46,13 @@ def codings(concept: Any) -> list[dict[str, Any]]:
 def concept_texts(concept: Any) -> list[str]:
     """`text` and every coding `display` of a CodeableConcept (or list of them)."""
     out: list[str] = []
-    for cc in (concept,) if concept.__class__ is dict else dicts(concept):
+    if concept.__class__ is dict:
+        concept = (concept,)
+    elif concept.__class__ is not list:
+        concept = dicts(concept)
+    for cc in concept:
+        if not isinstance(cc, dict):
+            continue
         text = cc.get("text")
         if isinstance(text, str) and (text := text.strip()):
             out.append(text)

@@ -111,13 +111,21 @@ def _match(
 ) -> _Match:
     found = _Match(*medication_concept(resource, medications))
     ingredients = found.ingredients
-    for coding in _codings(found.concepts):
-        if term.system_url(coding.get("system")) != RXNORM:
+    concepts = found.concepts
+    # Nearly always one CodeableConcept: its coding list is walked as it is.
+    listed = concepts[0].get("coding") if len(concepts) == 1 else None
+    for coding in listed if listed.__class__ is list else codings(concepts):
+        if not isinstance(coding, dict) or term.system_url(coding.get("system")) != RXNORM:
             continue
         code = coding.get("code")
-        code = (
-            str(code).strip() if isinstance(code, str | int) and not isinstance(code, bool) else ""
-        )
+        if code.__class__ is str:
+            code = code.strip()
+        else:
+            code = (
+                str(code).strip()
+                if isinstance(code, str | int) and not isinstance(code, bool)
+                else ""
+            )
         known = term.product_ingredients.get(code)
         if not known:
             continue
@@ -141,15 +149,6 @@ def _match(
                     found.matched = ("text", words, text)
         found.names_for_form.extend(texts)
     return found
-
-
-def _codings(concepts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`fhir.codings` for `medication_concept`'s list (of dicts only), without its inner lists."""
-    if len(concepts) == 1:
-        found = concepts[0].get("coding")
-        if found.__class__ is list:
-            return [c for c in found if isinstance(c, dict)]
-    return codings(concepts)
 
 
 def resolve_medication(
