@@ -134,8 +134,9 @@ def main() -> int:
         gc.callbacks.append(_gc_timer)
         per_call = asyncio.run(_run(args.size, args.hook, args.calls, args.rounds, args.floor))
     calls = args.calls * args.rounds
+    name = f"{'floor ' if args.floor else ''}{args.hook}/{args.size}"
     print(
-        f"{'floor ' if args.floor else ''}{args.hook}/{args.size}: CPU per call min {min(per_call):.3f} ms, "
+        f"{name}: CPU per call min {min(per_call):.3f} ms, "
         f"median {statistics.median(per_call):.3f} ms ({args.rounds} x {args.calls}); "
         f"GC {len(_GC) / calls:.2f} collections, {sum(_GC) / calls * 1000:.3f} ms per call"
     )
