@@ -17,7 +17,7 @@ import orjson
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from cards.products import DRUGS, RXNORM, SERVICES, DrugProduct, ServiceProduct
+from cards.products import DRUGS, RXNORM, SERVICES, SNOMED, DrugProduct, ServiceProduct
 from mappings.profile import Evidence
 
 _PLACEHOLDER_SUBJECT = {"reference": "Patient/placeholder"}
@@ -95,10 +95,32 @@ def _reasons(evidence: Iterable[Evidence]) -> tuple[list[dict], list[dict]]:
 
 def _reason_code(e: Evidence) -> dict | None:
     text = " ".join(str(e.display).split())[:200]
-    coding_ok = _URI.match(e.system or "") and _FHIR_CODE.match(e.code or "")
-    if coding_ok:
-        coding = {"system": e.system, "code": e.code}
+    if _is_uri(e.system) and _is_code(e.code):
         if text:
-            coding["display"] = text
-        return {"coding": [coding], **({"text": text} if text else {})}
+            return {"coding": [{"system": e.system, "code": e.code, "display": text}], "text": text}
+        return {"coding": [{"system": e.system, "code": e.code}]}
     return {"text": text} if text else None
+
+
+# The code systems evidence almost always carries, checked once here instead of on every reason.
+_KNOWN_SYSTEMS = frozenset(
+    system
+    for system in (
+        SNOMED,
+        "http://hl7.org/fhir/sid/icd-10-cm",
+        "http://hl7.org/fhir/sid/icd-10",
+        "http://loinc.org",
+        RXNORM,
+    )
+    if _URI.match(system)
+)
+
+
+def _is_uri(system: str | None) -> bool:
+    return system in _KNOWN_SYSTEMS or _URI.match(system or "") is not None
+
+
+def _is_code(code: str | None) -> bool:
+    """A FHIR `code`: no leading, trailing or double spaces, no other whitespace."""
+    # letters and digits alone are never whitespace: most codes need no regex
+    return bool(code) and (code.isalnum() or _FHIR_CODE.match(code) is not None)
