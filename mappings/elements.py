@@ -71,6 +71,6 @@ RESOURCE_ELEMENTS = frozenset(
 
 BUNDLE_ELEMENTS = frozenset({"resourceType", "id", "type", "total", "link", "entry"})
 
-ENTRY_ELEMENTS = frozenset({"fullUrl", "resource", "search"})
+ENTRY_ELEMENTS = frozenset({"resource"})
 
 __all__ = ["BUNDLE_ELEMENTS", "ENTRY_ELEMENTS", "OBSERVATION_VALUES", "RESOURCE_ELEMENTS"]

@@ -77,3 +77,14 @@ def test_an_unexpected_error_is_500_with_an_outcome_and_logged_with_its_hook_ins
     assert line["hookInstance"] == body["hookInstance"]
     assert line["error"] == "RuntimeError"
     assert "Jane Doe" not in json.dumps(log_lines)
+
+
+@pytest.mark.parametrize("created", [1_795_000_000.0, 1_795_000_000.25, 1_795_000_059.5, 0.125])
+def test_log_times_are_iso_8601_utc_to_the_millisecond(created: float) -> None:
+    from datetime import UTC, datetime
+
+    from service.logs import _timestamp
+
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert _timestamp(created) == expected
+    assert _timestamp(created) == expected  # the remembered second gives the same text
