@@ -88,3 +88,37 @@ def test_log_times_are_iso_8601_utc_to_the_millisecond(created: float) -> None:
     expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
     assert _timestamp(created) == expected
     assert _timestamp(created) == expected  # the remembered second gives the same text
+
+
+def test_the_default_handler_writes_the_line_a_record_would_give() -> None:
+    import io
+
+    from service.logs import JsonLines, configure, log_event
+
+    configure("INFO")
+    logger = logging.getLogger(LOGGER_NAME)
+    (handler,) = [h for h in logger.handlers if isinstance(h, JsonLines)]
+    direct, formatted = io.StringIO(), io.StringIO()
+    previous = handler.setStream(direct)
+    log_event("hook", logging.WARNING, status=412, cards=["a"], at=object.__name__)
+    log_event("hidden", logging.DEBUG)  # below the level: nothing
+    extra = logging.StreamHandler(formatted)  # another handler: records go the ordinary way
+    extra.setFormatter(JsonFormatter())
+    logger.addHandler(extra)
+    try:
+        log_event("hook", logging.WARNING, status=412, cards=["a"], at=object.__name__)
+    finally:
+        logger.removeHandler(extra)
+        handler.setStream(previous)
+    first, second = direct.getvalue().splitlines()  # the handler wrote both times
+    ordinary = formatted.getvalue().splitlines()
+    assert [json.loads(x) | {"time": 0} for x in (first, second, *ordinary)] == [
+        {
+            "time": 0,
+            "level": "warning",
+            "event": "hook",
+            "status": 412,
+            "cards": ["a"],
+            "at": "object",
+        }
+    ] * 3
