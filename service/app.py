@@ -1,6 +1,7 @@
 """The FastAPI application: discovery, the three hook services, feedback and health.
 
-Handlers are `async def` and read the raw body with orjson (the design's measured fast path);
+Handlers are `async def` and read the raw body themselves (the design's measured fast path: a hook
+body is decoded by msgspec keeping only what `mappings` reads, see `service.hooks.read_body`);
 only the request envelope is validated, the FHIR data goes to `mappings` as plain dicts.
 """
 

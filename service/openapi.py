@@ -1,6 +1,6 @@
 """The OpenAPI document: the real request and response bodies of every endpoint.
 
-The handlers read raw bodies (orjson, the measured fast path), so FastAPI cannot infer them; this
+The handlers read raw bodies (the measured fast path), so FastAPI cannot infer them; this
 module describes them from the same pydantic models that validate requests (`service.protocol`)
 and build cards (`cards.model`), so the document cannot drift from what the code enforces. Each
 CDS service gets its own concrete path, with the context its hook requires and the prefetch keys
