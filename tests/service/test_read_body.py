@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.identical import messy
+from bench.identical import _complete, messy
 from mappings.elements import BUNDLE_ELEMENTS, ENTRY_ELEMENTS, RESOURCE_ELEMENTS
 from service import pipeline
 from service.discovery import SERVICES
@@ -164,14 +164,6 @@ def _recording(resource: Any) -> Any:
             _RecordingEntry({**e, "resource": _recording(e.get("resource"))}) for e in entries
         ]
     return _RecordingBundle(wrapped)
-
-
-def _complete(coroutine: Any) -> Any:
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    raise RuntimeError("the coroutine suspended")
 
 
 def _charts() -> dict[str, list[dict[str, Any]]]:
