@@ -13,7 +13,17 @@ import mappings
 from service.app import create_app
 from service.config import Settings
 from service.trust import TrustedIssuer
-from tests.service.auth_helpers import BASE, DISCOVERY, FEEDBACK, ISS, PATIENT_VIEW, ec_key, jwks
+from tests.service.auth_helpers import (
+    BASE,
+    DISCOVERY,
+    FEEDBACK,
+    ISS,
+    PATIENT_VIEW,
+    bearer,
+    ec_key,
+    jwks,
+    token,
+)
 
 EHR = "https://ehr.example.org"
 
@@ -88,6 +98,20 @@ def test_refusal_is_readable_by_the_allowed_origin(api: TestClient) -> None:
     assert response.headers["access-control-allow-origin"] == EHR
     other = api.get(DISCOVERY, headers={"Origin": "https://evil.example.org"})
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_hook_call_from_the_allowed_origin_is_readable_by_it(api: TestClient) -> None:
+    """Hook calls skip the router (service/dispatch.py) but not CORS: 401 and 200 carry it."""
+    refused = api.post(PATIENT_VIEW, json={}, headers={"Origin": EHR})
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == EHR
+    body = {"hook": "patient-view", "hookInstance": "h1", "context": {"userId": "Practitioner/1"}}
+    answered = api.post(
+        PATIENT_VIEW, json=body, headers={"Origin": EHR, **bearer(token(PATIENT_VIEW))}
+    )
+    assert answered.status_code == 400  # authenticated, then the missing patientId is named
+    assert "patientId" in answered.json()["issue"][0]["diagnostics"]
+    assert answered.headers["access-control-allow-origin"] == EHR
 
 
 def test_no_origins_configured_means_no_cors(tmp_path: Path) -> None:
