@@ -184,10 +184,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health/ready")
     async def ready(request: Request) -> Response:
         state = request.app.state
-        if state.ready and await state.store.ping():
+        # With auth on, a call needs the replay store (Redis when shared) as much as the
+        # feedback store: a worker that cannot ask it would answer every hook with a 503.
+        verifier = getattr(state, "verifier", None)
+        if (
+            state.ready
+            and await state.store.ping()
+            and (verifier is None or await verifier.replay.ping())
+        ):
             return _json({"status": "ready"})
         return problem_response(
-            503, "not ready: starting, stopping, or the database is unreachable"
+            503,
+            "not ready: starting, stopping, or the database or the replay store is unreachable",
         )
 
     if settings.demo:

@@ -293,7 +293,9 @@ def _ready_operation() -> dict[str, Any]:
         "responses": {
             "200": {"description": "Ready for traffic.", **_status_schema("ready")},
             "503": {
-                "description": "Starting, shutting down, or the database is unreachable.",
+                "description": (
+                    "Starting, shutting down, or the database or the replay store is unreachable."
+                ),
                 **_body("OperationOutcome", FHIR_JSON),
             },
         },

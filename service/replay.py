@@ -23,6 +23,10 @@ class ReplayCache(Protocol):
         """Record the id; True if it was not seen within its lifetime."""
         ...
 
+    async def ping(self) -> bool:
+        """True when the store can be asked (readiness)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -52,6 +56,9 @@ class MemoryReplayCache:
         self._seen[key] = now + max(ttl_s, 1.0)
         return True
 
+    async def ping(self) -> bool:
+        return True
+
     async def close(self) -> None:
         self._seen.clear()
 
@@ -74,6 +81,14 @@ class RedisReplayCache:
         except (RedisError, OSError) as exc:
             raise ReplayStoreUnavailable(f"redis: {type(exc).__name__}") from None
         return bool(stored)
+
+    async def ping(self) -> bool:
+        from redis.exceptions import RedisError
+
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -377,6 +377,10 @@ def test_unreachable_replay_store_fails_closed(
     settings = make_settings(tmp_path, redis_url="redis://127.0.0.1:1/0")
     with TestClient(create_app(settings)) as client:
         response = call_hook(client, token())
+        ready = client.get("/health/ready")
     assert response.status_code == 503
     assert not evaluated
     assert logs.events("auth_unavailable")[-1]["reason"].startswith("redis:")
+    # and the worker says so before any call: a load balancer takes it out of rotation
+    assert ready.status_code == 503
+    assert "replay store" in ready.json()["issue"][0]["diagnostics"]

@@ -197,8 +197,20 @@ async def test_unreachable_redis_fails_closed() -> None:
     try:
         with pytest.raises(ReplayStoreUnavailable):
             await cache.first_use("iss", "jti", 60)
+        assert not await cache.ping()  # readiness says so too
     finally:
         await cache.close()
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not redis_reachable(), reason="no Redis listening on 127.0.0.1:6379")
+async def test_a_reachable_redis_answers_the_readiness_ping() -> None:
+    cache = RedisReplayCache("redis://127.0.0.1:6379/0")
+    try:
+        assert await cache.ping()
+    finally:
+        await cache.close()
+    assert await MemoryReplayCache().ping()
 
 
 # --- the real Sandbox token ----------------------------------------------------------------------
