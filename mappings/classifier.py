@@ -102,10 +102,10 @@ def match_concepts(
             continue
         if categories is not None and term.concepts[entry.concept].category not in categories:
             continue
-        code = str(code).strip()
-        hits.append(
-            (entry.concept, entry.system, code, text_of(coding.get("display")) or entry.display)
-        )
+        code = code.strip() if code.__class__ is str else str(code).strip()
+        display = coding.get("display")
+        display = display.strip() if display.__class__ is str else text_of(display)
+        hits.append((entry.concept, entry.system, code, display or entry.display))
     if hits or term.text is None:
         return hits
     for text in concept_texts(concept):
@@ -171,10 +171,13 @@ def _observation_value(resource: Mapping[str, Any]) -> tuple[float | None, str, 
     """(numeric value, unit, has any value) of an Observation, components included."""
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, dict):
-        value = _number(quantity.get("value"))
-        unit = text_of(quantity.get("unit")) or text_of(quantity.get("code"))
+        value = quantity.get("value")
+        kind = value.__class__  # a JSON number is a float or an int (not a bool): no call
+        value = float(value) if kind is float or kind is int else _number(value)
         if value is not None:
-            return value, unit, True
+            unit = quantity.get("unit")
+            unit = unit.strip() if unit.__class__ is str else text_of(unit)
+            return value, unit or text_of(quantity.get("code")), True
     for key in ("valueInteger", "valueDecimal", "valueString"):
         value = _number(resource.get(key))
         if value is not None:

@@ -115,8 +115,23 @@ def status_code(value: Any) -> str | None:
     return token
 
 
+_DIGITS = frozenset("0123456789")
+_fromisoformat = date.fromisoformat
+
+
 def parse_date(value: Any) -> date | None:
     """The calendar date of a FHIR date/dateTime/instant ("2024", "2024-05", "2024-05-01T..")."""
+    # Nearly every date is "YYYY-MM-DD", maybe with a time: read its first ten characters as
+    # they are. Anything else (a space first, a partial date, a bad day) takes the general path.
+    if value.__class__ is str and len(value) >= 10 and value[0] in _DIGITS:
+        try:
+            return _fromisoformat(value[:10])
+        except ValueError:
+            pass
+    return _parse_date(value)
+
+
+def _parse_date(value: Any) -> date | None:
     if not isinstance(value, str):
         return None
     text = value.strip()[:10]
