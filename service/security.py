@@ -234,12 +234,19 @@ class ContainErrors:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            log_event(
-                "unhandled_error",
-                logging.ERROR,
-                error=type(exc).__name__,
-                at=where_it_failed(exc.__traceback__)[-3:],
-                path=str(scope.get("path", ""))[:200],
-            )
-            if not started:
-                await problem_response(500, "internal error")(scope, receive, send)
+            await answer_unexpected(exc, scope, receive, send, started=started)
+
+
+async def answer_unexpected(
+    exc: Exception, scope: Scope, receive: Receive, send: Send, *, started: bool
+) -> None:
+    """Log an unexpected exception by type and frames only; answer 500 unless a response began."""
+    log_event(
+        "unhandled_error",
+        logging.ERROR,
+        error=type(exc).__name__,
+        at=where_it_failed(exc.__traceback__)[-3:],
+        path=str(scope.get("path", ""))[:200],
+    )
+    if not started:
+        await problem_response(500, "internal error")(scope, receive, send)

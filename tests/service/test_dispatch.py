@@ -1,13 +1,20 @@
-"""Hook calls skip the router (service/dispatch.py); they must answer exactly as the router does."""
+"""Plain hook calls skip the middleware stack (service/dispatch.py); they must answer exactly as
+the whole stack does, and every call that needs a layer must still get it."""
 
 from __future__ import annotations
 
+import json
+import logging
+
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from service import app as app_module
 from service.app import create_app
 from service.config import Settings
-from service.dispatch import hook_service_id
+from service.dispatch import hook_service_id, plain_hook_call
+from service.logs import LOGGER_NAME, JsonFormatter
 from tests.service.builders import LOW_BACK_PAIN, MS, full_prefetch, hook_request
 
 PV = "/cds-services/ms-back-pain-patient-view"
@@ -55,3 +62,79 @@ def test_other_methods_on_a_hook_path_still_get_405(client: TestClient) -> None:
     response = client.get(PV)
     assert response.status_code == 405
     assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def _scope(headers: list[tuple[bytes, bytes]], **extra: object) -> dict:
+    return {"type": "http", "method": "POST", "path": PV, "headers": headers, **extra}
+
+
+LENGTH = (b"content-length", b"100")
+
+
+@pytest.mark.parametrize(
+    ("scope", "taken"),
+    [
+        (_scope([LENGTH]), True),
+        (_scope([(b"content-length", b"1000")]), True),  # exactly the limit
+        (_scope([(b"content-length", b"1001")]), False),  # the body limit answers 413
+        (_scope([(b"content-length", b"12a")]), False),  # the body limit answers 400
+        (_scope([LENGTH, LENGTH]), False),
+        (_scope([]), False),  # no length: streamed, counted by the body limit
+        (_scope([LENGTH, (b"transfer-encoding", b"chunked")]), False),
+        (_scope([LENGTH, (b"origin", b"https://ehr.example.org")]), False),  # CORS
+        (_scope([LENGTH], root_path="/api"), False),
+        (_scope([LENGTH], method="GET"), False),
+        (_scope([LENGTH], path="/cds-services/x/feedback"), False),
+        ({"type": "websocket", "path": PV, "headers": [LENGTH]}, False),
+    ],
+)
+def test_only_a_call_that_needs_no_layer_is_taken_directly(scope: dict, taken: bool) -> None:
+    assert (plain_hook_call(scope, max_body_bytes=1000) is not None) is taken
+
+
+def test_a_streamed_hook_call_is_answered_through_the_stack(client: TestClient) -> None:
+    body = orjson.dumps(hook_request(prefetch=full_prefetch(MS, LOW_BACK_PAIN)))
+    streamed = client.post(
+        PV,
+        content=iter([body[:1000], body[1000:]]),  # chunked: no Content-Length
+        headers={"content-type": "application/json"},
+    )
+    direct = client.post(PV, content=body, headers={"content-type": "application/json"})
+    assert streamed.status_code == direct.status_code == 200
+    assert streamed.json() == direct.json()
+    assert [c["source"]["topic"]["code"] for c in direct.json()["cards"]] == ["first-line"]
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[dict] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+def test_an_error_escaping_the_handler_is_contained(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    secret = "Brennan MRN-12345"
+
+    async def explode(request: object) -> None:
+        raise ValueError(secret)
+
+    monkeypatch.setattr(app_module, "require_client", explode)
+    handler = _Lines()
+    logging.getLogger(LOGGER_NAME).addHandler(handler)
+    try:
+        response = client.post(PV, json=hook_request(prefetch=full_prefetch(MS)))
+    finally:
+        logging.getLogger(LOGGER_NAME).removeHandler(handler)
+    assert response.status_code == 500
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert secret not in response.text
+    [line] = [x for x in handler.lines if x["event"] == "unhandled_error"]
+    assert line["error"] == "ValueError"
+    assert line["path"] == PV
+    assert secret not in json.dumps(handler.lines)
+    assert secret not in capfd.readouterr().err
