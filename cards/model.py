@@ -89,10 +89,13 @@ class Card(_Model):
 
     @model_validator(mode="after")
     def _invariants(self) -> Card:
-        if self.suggestions and self.selectionBehavior is None:
-            raise ValueError("selectionBehavior is required when there are suggestions")
-        recommended = sum(1 for s in self.suggestions if s.isRecommended)
-        if self.selectionBehavior == "at-most-one" and recommended > 1:
+        if self.selectionBehavior is None:
+            if self.suggestions:
+                raise ValueError("selectionBehavior is required when there are suggestions")
+        elif (
+            self.selectionBehavior == "at-most-one"
+            and sum(1 for s in self.suggestions if s.isRecommended) > 1
+        ):
             raise ValueError("at-most-one allows at most one recommended suggestion")
         return self
 
