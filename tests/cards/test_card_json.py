@@ -77,3 +77,16 @@ def test_every_proposal_is_free_of_null_and_empty_values(key: str) -> None:
         resource = proposal(key, PID, given)
         assert _empties(resource) == [], resource
         assert resource["subject"] == {"reference": f"Patient/{PID}"}
+
+
+def test_the_import_check_refuses_a_product_fhir_would_refuse(monkeypatch) -> None:
+    from pydantic import ValidationError
+
+    from cards import resources
+    from cards.products import SNOMED, ServiceProduct
+
+    resources._check_products()  # what import ran: every product passes
+    bad = ServiceProduct("bad", SNOMED, "12  34", "Display", "Text")  # a code with a double space
+    monkeypatch.setitem(resources._PRODUCTS, "bad", (resources._service_request, bad))
+    with pytest.raises(ValidationError):
+        resources._check_products()
