@@ -69,8 +69,24 @@ RESOURCE_ELEMENTS = frozenset(
     }
 )
 
+# Status elements: a code (R4 `status`), a CodeableConcept (R4 `clinicalStatus`), or either in
+# place of the other, as EHRs send them. Only a status's codes and text are read, so of a
+# status CodeableConcept only these elements, and of its codings only `code`, need be kept: the
+# system and display of every Condition's two statuses are a tenth of what a chart decodes to.
+STATUS_ELEMENTS = frozenset({"status", "clinicalStatus", "verificationStatus"})
+STATUS_CONCEPT_ELEMENTS = frozenset({"coding", "text"})
+STATUS_CODING_ELEMENTS = frozenset({"code"})
+
 BUNDLE_ELEMENTS = frozenset({"resourceType", "id", "type", "total", "link", "entry"})
 
 ENTRY_ELEMENTS = frozenset({"resource"})
 
-__all__ = ["BUNDLE_ELEMENTS", "ENTRY_ELEMENTS", "OBSERVATION_VALUES", "RESOURCE_ELEMENTS"]
+__all__ = [
+    "BUNDLE_ELEMENTS",
+    "ENTRY_ELEMENTS",
+    "OBSERVATION_VALUES",
+    "RESOURCE_ELEMENTS",
+    "STATUS_CODING_ELEMENTS",
+    "STATUS_CONCEPT_ELEMENTS",
+    "STATUS_ELEMENTS",
+]

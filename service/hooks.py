@@ -8,7 +8,14 @@ import msgspec
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from mappings.elements import BUNDLE_ELEMENTS, ENTRY_ELEMENTS, RESOURCE_ELEMENTS
+from mappings.elements import (
+    BUNDLE_ELEMENTS,
+    ENTRY_ELEMENTS,
+    RESOURCE_ELEMENTS,
+    STATUS_CODING_ELEMENTS,
+    STATUS_CONCEPT_ELEMENTS,
+    STATUS_ELEMENTS,
+)
 from service.discovery import ServiceDefinition
 from service.outcome import HTTPProblem
 from service.protocol import CONTEXT_MODELS, HookRequest, describe_errors
@@ -36,12 +43,25 @@ def parse_body(raw: bytes) -> dict[str, Any]:
 # that is not an object, say) take the lenient path below, which refuses what it always refused.
 # Two differences remain, both in what JSON allows: a number beyond a double's range in a skipped
 # element is not looked at, and an integer beyond 64 bits stays an int (orjson made it a float).
+# A status keeps only its codes and text (mappings.elements): the common shapes are typed, and a
+# status of any other shape sends the whole body down the lenient path.
+_StatusCoding = TypedDict(  # type: ignore[misc]
+    "_StatusCoding", {name: Any for name in STATUS_CODING_ELEMENTS}, total=False
+)
+_StatusConcept = TypedDict(  # type: ignore[misc]
+    "_StatusConcept",
+    {name: Any for name in STATUS_CONCEPT_ELEMENTS} | {"coding": "list[_StatusCoding] | None"},
+    total=False,
+)
+_Status = str | _StatusConcept | list[_StatusConcept] | None
 _Entry = TypedDict(  # type: ignore[misc]
     "_Entry", {name: Any for name in ENTRY_ELEMENTS} | {"resource": "_Resource | None"}, total=False
 )
 _Resource = TypedDict(  # type: ignore[misc]
     "_Resource",
-    {name: Any for name in RESOURCE_ELEMENTS | BUNDLE_ELEMENTS} | {"entry": "list[_Entry] | None"},
+    {name: Any for name in RESOURCE_ELEMENTS | BUNDLE_ELEMENTS}
+    | dict.fromkeys(STATUS_ELEMENTS, _Status)
+    | {"entry": "list[_Entry] | None"},
     total=False,
 )
 

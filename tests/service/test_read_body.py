@@ -15,7 +15,14 @@ import orjson
 import pytest
 
 from bench.identical import _complete, messy
-from mappings.elements import BUNDLE_ELEMENTS, ENTRY_ELEMENTS, RESOURCE_ELEMENTS
+from mappings.elements import (
+    BUNDLE_ELEMENTS,
+    ENTRY_ELEMENTS,
+    RESOURCE_ELEMENTS,
+    STATUS_CODING_ELEMENTS,
+    STATUS_CONCEPT_ELEMENTS,
+    STATUS_ELEMENTS,
+)
 from service import pipeline
 from service.discovery import SERVICES
 from service.hooks import parse_body, read_body
@@ -108,7 +115,8 @@ def test_unreadable_bodies_are_refused_with_the_same_message(raw: bytes, expecte
 
 # ---- completeness of mappings.elements ---------------------------------------------------------
 
-READ: dict[str, set[str]] = {"bundle": set(), "entry": set(), "resource": set()}
+LEVELS = ("bundle", "entry", "resource", "status", "status-coding")
+READ: dict[str, set[str]] = {level: set() for level in LEVELS}
 
 
 class _Recording(dict):
@@ -152,11 +160,35 @@ class _RecordingEntry(_Recording):
     level = "entry"
 
 
+class _RecordingStatus(_Recording):
+    level = "status"
+
+
+class _RecordingStatusCoding(_Recording):
+    level = "status-coding"
+
+
+def _recording_status(value: Any) -> Any:
+    """A status CodeableConcept (or a list of them) whose own and codings' reads are noted."""
+    if isinstance(value, list):
+        return [_recording_status(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    wrapped = dict(value)
+    if isinstance(value.get("coding"), list):
+        wrapped["coding"] = [
+            _RecordingStatusCoding(c) if isinstance(c, dict) else c for c in value["coding"]
+        ]
+    return _RecordingStatus(wrapped)
+
+
 def _recording(resource: Any) -> Any:
     if not isinstance(resource, dict):
         return resource
     if resource.get("resourceType") != "Bundle":
-        return _Recording(resource)
+        return _Recording(
+            {k: _recording_status(v) if k in STATUS_ELEMENTS else v for k, v in resource.items()}
+        )
     entries = resource.get("entry")
     wrapped = dict(resource)
     if isinstance(entries, list):
@@ -174,7 +206,7 @@ def _charts() -> dict[str, list[dict[str, Any]]]:
 
 
 def test_every_element_the_hooks_read_is_kept() -> None:
-    READ.update(bundle=set(), entry=set(), resource=set())
+    READ.update({level: set() for level in LEVELS})
     calls = 0
     for resources in _charts().values():
         patient_id = resources[0]["id"]
@@ -196,5 +228,9 @@ def test_every_element_the_hooks_read_is_kept() -> None:
     assert READ["resource"] <= RESOURCE_ELEMENTS, READ["resource"] - RESOURCE_ELEMENTS
     assert READ["bundle"] <= BUNDLE_ELEMENTS, READ["bundle"] - BUNDLE_ELEMENTS
     assert READ["entry"] <= ENTRY_ELEMENTS, READ["entry"] - ENTRY_ELEMENTS
+    assert READ["status"] <= STATUS_CONCEPT_ELEMENTS, READ["status"] - STATUS_CONCEPT_ELEMENTS
+    coding_reads = READ["status-coding"]
+    assert coding_reads <= STATUS_CODING_ELEMENTS, coding_reads - STATUS_CODING_ELEMENTS
+    assert {"coding"} <= READ["status"] and {"code"} <= coding_reads  # statuses were seen read
     # the harness itself works: the common elements were seen being read
     assert {"resourceType", "code", "status", "subject"} <= READ["resource"]
