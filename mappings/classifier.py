@@ -27,7 +27,7 @@ from mappings.fhir import (
     text_of,
 )
 from mappings.loader import load_terminology
-from mappings.medications import recognised_medication
+from mappings.medications import MedicationIndex, recognised_medication
 from mappings.profile import Evidence, Medication, PainProfile, new_evidence
 from mappings.terminology import Terminology
 from mappings.thresholds import THRESHOLDS
@@ -156,6 +156,10 @@ def _observation_value(resource: Mapping[str, Any]) -> tuple[float | None, str, 
     return None, "", has_any
 
 
+# What `_read` found: evidence, medications, measurements, pain scores, the birth date.
+_Read = tuple[Findings, list[Medication], dict[str, list[Reading]], list[Evidence], date | None]
+
+
 def classify(
     resources: Iterable[Any] | Mapping[str, Any] | None,
     *,
@@ -167,13 +171,32 @@ def classify(
     term = terminology or load_terminology()
     if isinstance(today, datetime):
         today = today.date()
-    items = resource_list(resources if resources is not None else ())
-    medications = {
-        rid: r
-        for r in items
-        if r.get("resourceType") == "Medication" and (rid := resource_id(r)) is not None
-    }
     window_start = today - _OBSERVATION_MAX_AGE
+    if resources.__class__ is list:
+        # Nearly always a plain list of resource dicts, read as it is; the first item that is
+        # anything else (a Bundle, a bare entry, junk) has the flattened list read instead.
+        read = _read(term, resources, patient_id, window_start, flat=False)
+        if read is None:
+            read = _read(term, resource_list(resources), patient_id, window_start, flat=True)
+    else:
+        items = resource_list(resources if resources is not None else ())
+        read = _read(term, items, patient_id, window_start, flat=True)
+    findings, meds, measurements, pain_scores, patient_birth = read
+    return build_profile(
+        term, findings, meds, measurements, pain_scores, patient_id, patient_birth, today
+    )
+
+
+def _read(
+    term: Terminology,
+    items: list[Any],
+    patient_id: str | None,
+    window_start: date,
+    *,
+    flat: bool,
+) -> _Read | None:
+    """What a patient's resources say; None when `items` is not `flat` and one needs flattening."""
+    medications = MedicationIndex(items)
     findings = Findings(term)
     meds: list[Medication] = []
     measurements: dict[str, list[Reading]] = {}
@@ -183,7 +206,11 @@ def classify(
     own = f"Patient/{patient_id}"
 
     for resource in items:
+        if resource.__class__ is not dict and not flat:
+            return None
         kind = resource.get("resourceType")
+        if (kind.__class__ is not str or kind == "Bundle") and not flat:
+            return None
         try:
             if kind == "Patient":
                 rid = resource_id(resource)
@@ -208,10 +235,7 @@ def classify(
                     meds.append(med)
         except Exception:
             continue
-
-    return build_profile(
-        term, findings, meds, measurements, pain_scores, patient_id, patient_birth, today
-    )
+    return findings, meds, measurements, pain_scores, patient_birth
 
 
 def _read_condition(term: Terminology, resource: dict[str, Any], findings: Findings) -> None:

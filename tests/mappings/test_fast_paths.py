@@ -1,0 +1,72 @@
+"""classify reads a plain list as it reads the same resources flattened, whatever the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mappings import classify
+from mappings.fhir import resource_list
+
+from .builders import RXNORM, SNOMED, TODAY, cc, coding, condition, med_request, ms_condition, rx
+
+PATIENT = "p1"
+
+
+class Kind(str):
+    """A resourceType that is a str, but not exactly one."""
+
+
+class Resource(dict):  # type: ignore[type-arg]
+    """A resource that is a dict, but not exactly one."""
+
+
+def _other(resource: dict[str, Any]) -> dict[str, Any]:
+    return {**resource, "subject": {"reference": "Patient/other"}}
+
+
+back_pain = condition(cc(coding(SNOMED, "279039007", "Low back pain")), id="bp")
+baclofen = {"resourceType": "Medication", "id": "med1", "code": rx("1292")}
+by_reference = med_request(None, id="m2", medicationReference={"reference": "Medication/med1"})
+plain = st.sampled_from(
+    [
+        ms_condition(),
+        back_pain,
+        _other(back_pain),
+        med_request(rx("1292", "baclofen")),
+        by_reference,
+        baclofen,
+        {"resourceType": "Patient", "id": PATIENT, "birthDate": "1970-01-01"},
+        {"resourceType": "Procedure", "id": "x"},
+    ]
+)
+items = st.one_of(
+    plain,
+    plain.map(lambda r: {"resourceType": "Bundle", "entry": [{"resource": r}]}),
+    plain.map(lambda r: {"resource": r}),
+    plain.map(lambda r: {**r, "resourceType": Kind(r["resourceType"])}),
+    plain.map(Resource),
+    st.just({"resourceType": "Bundle", "subject": {"reference": "Patient/other"}, "entry": []}),
+    st.just({"resource": _other(ms_condition("ms2")), "subject": {"reference": "Patient/other"}}),
+    st.sampled_from([None, 1, "x", [], {}, {"resourceType": 5}, {"resourceType": ["x"]}]),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(items, max_size=8))
+def test_a_list_reads_as_its_flattened_resources(resources: list[Any]) -> None:
+    as_listed = classify(resources, today=TODAY, patient_id=PATIENT)
+    flattened = classify(tuple(resource_list(resources)), today=TODAY, patient_id=PATIENT)
+    assert as_listed == flattened
+
+
+def test_a_referenced_medication_is_found_later_in_the_list_and_in_a_bundle() -> None:
+    for resources in (
+        [by_reference, baclofen],
+        [by_reference, {"resourceType": "Bundle", "entry": [{"resource": baclofen}]}],
+    ):
+        profile = classify(resources, today=TODAY, patient_id=PATIENT)
+        assert [m.ingredients for m in profile.meds] == [("baclofen",)]
+        assert profile.meds[0].evidence.system == RXNORM
