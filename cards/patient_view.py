@@ -6,15 +6,15 @@ Each rule is a plain function of the profile returning a finished Card or None. 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from cards import safety
-from cards.build import Draft, create, finish, fit_summary, suggestion
+from cards.build import ActionSpec, Draft, create, finish, fit_summary, suggestion
 from cards.content import CARDS, CONCERNS, LEFT_OUT
 from cards.model import Card
 from cards.products import DRUGS, SERVICES
 from cards.red_flags import hard_flags, ms_nuance, red_flag, red_flag_risk
-from cards.resources import proposal
+from cards.resources import proposal, proposals
 from mappings.profile import Duration, Evidence, Medication, PainProfile
 from mappings.thresholds import THRESHOLDS as T
 
@@ -35,14 +35,26 @@ def _evidence(concerns: tuple[safety.Concern, ...]) -> list[Evidence]:
     return [e for c in concerns for e in c.evidence]
 
 
-def _med(key: str, patient_id: str, reasons: list[Evidence]):
-    drug = DRUGS[key]
-    return create(f"Propose {drug.display}: {drug.dosage}", proposal(key, patient_id, reasons))
+def _med(key: str, patient_id: str, reasons: list[Evidence]) -> ActionSpec:
+    return create(_PROPOSE[key], proposal(key, patient_id, reasons))
 
 
-def _service(key: str, patient_id: str, reasons: list[Evidence]):
-    service = SERVICES[key]
-    return create(f"Propose {service.text}", proposal(key, patient_id, reasons))
+def _service(key: str, patient_id: str, reasons: list[Evidence]) -> ActionSpec:
+    return create(_PROPOSE[key], proposal(key, patient_id, reasons))
+
+
+def _alternatives(
+    keys: Sequence[str], patient_id: str, reasons: list[Evidence]
+) -> dict[str, ActionSpec]:
+    """An action proposing each product of `keys`, for the same reasons (worked out once)."""
+    resources = proposals(keys, patient_id, reasons)
+    return {k: create(_PROPOSE[k], r) for k, r in zip(keys, resources, strict=True)}
+
+
+_PROPOSE = {
+    **{key: f"Propose {d.display}: {d.dosage}" for key, d in DRUGS.items()},
+    **{key: f"Propose {s.text}" for key, s in SERVICES.items()},
+}
 
 
 def pain_not_assessed(p: PainProfile, pid: str) -> Card | None:
@@ -171,10 +183,9 @@ def spasticity(p: PainProfile, pid: str) -> Card | None:
         )
     if p.on("opioid"):
         d.cautions.append("Active opioid: antispasticity drugs add to sedation; start low.")
+    actions = _alternatives(options, pid, d.evidence[:3])
     for i, key in enumerate(options):
-        d.suggestions.append(
-            suggestion(key, DRUGS[key].label, [_med(key, pid, d.evidence[:3])], i == 0)
-        )
+        d.suggestions.append(suggestion(key, DRUGS[key].label, [actions[key]], i == 0))
     d.selection = "at-most-one"
     if len(options) == 2:
         d.summary = text.summaries["both"]
@@ -223,10 +234,9 @@ def neuropathic(p: PainProfile, pid: str) -> Card | None:
             d.evidence += c.evidence
         options.append(key)
     d.do += [a["combine"], a["alternatives"]]
+    actions = _alternatives(options, pid, d.evidence[:3])
     for i, key in enumerate(options):
-        d.suggestions.append(
-            suggestion(key, DRUGS[key].label, [_med(key, pid, d.evidence[:3])], i == 0)
-        )
+        d.suggestions.append(suggestion(key, DRUGS[key].label, [actions[key]], i == 0))
     d.selection = "at-most-one"
     current = on_gaba + on_tca + on_snri
     if current and options:
@@ -251,11 +261,12 @@ def chronic_care(p: PainProfile, pid: str) -> Card | None:
     d.evidence = list(p.back_pain)
     if p.onset:
         d.notes = [f"Back pain since {p.onset.isoformat()}."]
+    actions = _alternatives(("exercise_therapy", "cbt"), pid, d.evidence)
     for key, label in (
         ("exercise_therapy", "Refer for exercise therapy"),
         ("cbt", "Refer for CBT"),
     ):
-        d.suggestions.append(suggestion(key, label, [_service(key, pid, d.evidence)]))
+        d.suggestions.append(suggestion(key, label, [actions[key]]))
     return finish(d, pid)
 
 
@@ -269,17 +280,17 @@ def refractory_spasticity(p: PainProfile, pid: str) -> Card | None:
     d = Draft("refractory-spasticity", fit_summary(text.summaries["default"], drugs=_names(oral)))
     d.do = list(text.advice.values())
     d.evidence = list(p.spasticity) + [m.evidence for m in oral] + list(p.back_pain)
-    reasons = list(p.spasticity)
+    actions = _alternatives(("botulinum_toxin", "intrathecal_baclofen"), pid, list(p.spasticity))
     d.suggestions = [
         suggestion(
             "botox",
             "Refer for botulinum toxin (focal spasticity)",
-            [_service("botulinum_toxin", pid, reasons)],
+            [actions["botulinum_toxin"]],
         ),
         suggestion(
             "itb",
             "Refer for intrathecal baclofen assessment",
-            [_service("intrathecal_baclofen", pid, reasons)],
+            [actions["intrathecal_baclofen"]],
         ),
     ]
     d.selection = "at-most-one"

@@ -89,29 +89,61 @@ def proposal(key: str, patient_id: str, reasons: Iterable[Evidence] = ()) -> dic
     return resource
 
 
+def proposals(
+    keys: Iterable[str], patient_id: str, reasons: Iterable[Evidence] = ()
+) -> list[dict[str, Any]]:
+    """Draft proposals of the products `keys` for this patient, for the same reasons.
+
+    A card's alternatives (baclofen or tizanidine) have the same reasons: worked out once, and
+    the resources share those lists (JSON values nothing changes once built).
+    """
+    references, codes = _reasons(reasons)
+    subject = f"Patient/{patient_id}"
+    out = []
+    for key in keys:
+        build, product = _PRODUCTS[key]
+        resource = build(product, subject)
+        if codes:
+            resource["reasonCode"] = codes
+        if references:
+            resource["reasonReference"] = references
+        out.append(resource)
+    return out
+
+
 def _reasons(evidence: Iterable[Evidence]) -> tuple[list[dict], list[dict]]:
+    """`reasonReference`s (conditions, observations) and `reasonCode`s, without repeats.
+
+    About a dozen per patient-view call, in one loop: the usual code systems and letter/digit
+    codes are checked without a regex or a call.
+    """
     references: list[dict] = []
     codes: list[dict] = []
     seen: set[str] = set()
     for e in evidence:
         if len(codes) >= _MAX_REASONS:
             break
-        if _REASON_REFERENCE.match(e.resource) and e.resource not in seen:
-            seen.add(e.resource)
-            references.append({"reference": e.resource})
-        code = _reason_code(e)
-        if code and code not in codes:
-            codes.append(code)
+        ref = e.resource
+        if ref not in seen and _REASON_REFERENCE.match(ref):  # seen holds matched ones only
+            seen.add(ref)
+            references.append({"reference": ref})
+        text = " ".join(str(e.display).split())[:200]
+        system, code = e.system, e.code
+        if (system in _KNOWN_SYSTEMS or _is_uri(system)) and (
+            code and (code.isalnum() or _is_code(code))
+        ):
+            if text:
+                reason = {"coding": [{"system": system, "code": code, "display": text}]}
+                reason["text"] = text
+            else:
+                reason = {"coding": [{"system": system, "code": code}]}
+        elif text:
+            reason = {"text": text}
+        else:
+            continue
+        if reason not in codes:
+            codes.append(reason)
     return references, codes
-
-
-def _reason_code(e: Evidence) -> dict | None:
-    text = " ".join(str(e.display).split())[:200]
-    if _is_uri(e.system) and _is_code(e.code):
-        if text:
-            return {"coding": [{"system": e.system, "code": e.code, "display": text}], "text": text}
-        return {"coding": [{"system": e.system, "code": e.code}]}
-    return {"text": text} if text else None
 
 
 # The code systems evidence almost always carries, checked once here instead of on every reason.
