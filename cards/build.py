@@ -185,7 +185,15 @@ _validate_card = Card.__pydantic_validator__.validate_python
 
 def _section(heading: str, lines: Iterable[str]) -> str:
     # Lines may quote EHR text (drug names, findings): keep each one line, with no HTML.
-    return heading + "\n".join([f"- {plain(line, _MAX_LINE)}" for line in lines])
+    bullet = _BULLETS.get
+    return heading + "\n".join([bullet(line) or f"- {plain(line, _MAX_LINE)}" for line in lines])
+
+
+# Most detail lines are a card's static advice: each one's bullet, made once here, is what
+# `_section` would make of it.
+_BULLETS: dict[str, str] = {
+    line: f"- {plain(line, _MAX_LINE)}" for text in CARDS.values() for line in text.advice.values()
+}
 
 
 _DO, _CAUTIONS, _WHY = (f"### {HEADINGS[k]}\n" for k in ("do", "cautions", "why"))
