@@ -190,9 +190,11 @@ def _section(heading: str, lines: Iterable[str]) -> str:
 
 
 # Most detail lines are a card's static advice: each one's bullet, made once here, is what
-# `_section` would make of it.
+# `_section` would make of it (`_sanitise` is `plain` without the memo, kept for EHR text).
 _BULLETS: dict[str, str] = {
-    line: f"- {plain(line, _MAX_LINE)}" for text in CARDS.values() for line in text.advice.values()
+    line: f"- {_sanitise(line, _MAX_LINE)}"
+    for text in CARDS.values()
+    for line in text.advice.values()
 }
 
 
