@@ -14,6 +14,7 @@ from mappings import concepts as C
 from mappings.assembly import Findings, Reading, build_profile
 from mappings.elements import OBSERVATION_VALUES
 from mappings.fhir import (
+    ResourceIndex,
     codings,
     concept_texts,
     dicts,
@@ -27,7 +28,7 @@ from mappings.fhir import (
     text_of,
 )
 from mappings.loader import load_terminology
-from mappings.medications import MedicationIndex, recognised_medication
+from mappings.medications import recognised_medication
 from mappings.profile import Evidence, Medication, PainProfile, new_evidence
 from mappings.terminology import Terminology
 from mappings.thresholds import THRESHOLDS
@@ -196,7 +197,7 @@ def _read(
     flat: bool,
 ) -> _Read | None:
     """What a patient's resources say; None when `items` is not `flat` and one needs flattening."""
-    medications = MedicationIndex(items)
+    medications = ResourceIndex(items, "Medication")
     findings = Findings(term)
     meds: list[Medication] = []
     measurements: dict[str, list[Reading]] = {}

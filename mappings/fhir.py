@@ -7,7 +7,7 @@ the classifier can stay a straight line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -199,6 +199,41 @@ def _split_reference(reference: str) -> tuple[str | None, str | None]:
     if len(parts) < 2:
         return None, None
     return parts[-2], parts[-1]
+
+
+class ResourceIndex(Mapping[str, dict[str, Any]]):
+    """The resources of one type among `resources` (as `resource_list` reads them), by id,
+    indexed on first use.
+
+    Nearly every chart names its drugs and reasons inline, so a call that never follows a
+    reference never walks the resources to index them.
+    """
+
+    __slots__ = ("_by_id", "_kind", "_resources")
+
+    def __init__(self, resources: list[Any], kind: str) -> None:
+        self._resources = resources
+        self._kind = kind
+        self._by_id: dict[str, dict[str, Any]] | None = None
+
+    def _index(self) -> dict[str, dict[str, Any]]:
+        if self._by_id is None:
+            kind = self._kind
+            self._by_id = {
+                rid: r
+                for r in resource_list(self._resources)
+                if r.get("resourceType") == kind and (rid := resource_id(r)) is not None
+            }
+        return self._by_id
+
+    def __getitem__(self, rid: str) -> dict[str, Any]:
+        return self._index()[rid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._index())
 
 
 def resource_list(resources: Any) -> list[dict[str, Any]]:

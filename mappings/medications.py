@@ -8,7 +8,7 @@ be inline, a contained `#id`, or a prefetched Medication resource.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -19,8 +19,6 @@ from mappings.fhir import (
     first_date,
     first_display,
     reference_of,
-    resource_id,
-    resource_list,
     split_reference,
     text_of,
 )
@@ -44,38 +42,6 @@ MEDICATION_DATE_PATHS = (
     "dateAsserted",
     "dispenseRequest.validityPeriod.start",
 )
-
-
-class MedicationIndex(Mapping[str, Mapping[str, Any]]):
-    """The Medication resources among `resources`, by id, indexed on first use.
-
-    Nearly every chart names its drugs inline (`medicationCodeableConcept`), so a call that
-    never follows a `medicationReference` never walks the resources for Medications.
-    """
-
-    __slots__ = ("_by_id", "_resources")
-
-    def __init__(self, resources: list[Any]) -> None:
-        self._resources = resources
-        self._by_id: dict[str, Mapping[str, Any]] | None = None
-
-    def _index(self) -> dict[str, Mapping[str, Any]]:
-        if self._by_id is None:
-            self._by_id = {
-                rid: r
-                for r in resource_list(self._resources)
-                if r.get("resourceType") == "Medication" and (rid := resource_id(r)) is not None
-            }
-        return self._by_id
-
-    def __getitem__(self, rid: str) -> Mapping[str, Any]:
-        return self._index()[rid]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index())
-
-    def __len__(self) -> int:
-        return len(self._index())
 
 
 def medication_concept(

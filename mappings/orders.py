@@ -11,11 +11,12 @@ from typing import Any
 
 from mappings.classifier import match_concepts
 from mappings.fhir import (
+    ResourceIndex,
     concept_texts,
     dicts,
     first_display,
-    flatten,
     resource_id,
+    resource_list,
     split_reference,
     text_of,
 )
@@ -98,17 +99,12 @@ def classify_orders(
     `reasonReference`.
     """
     term = terminology or load_terminology()
-    medications: dict[str, Mapping[str, Any]] = {}
-    conditions: dict[str, Mapping[str, Any]] = {}
-    if resources is not None:
-        for item in flatten(resources):
-            rid = resource_id(item)
-            if rid is None:
-                continue
-            if item.get("resourceType") == "Medication":
-                medications[rid] = item
-            elif item.get("resourceType") == "Condition":
-                conditions[rid] = item
+    # Read once (it may be a generator); indexed only when a draft follows a reference.
+    prefetched = [] if resources is None else resources
+    if prefetched.__class__ is not list:
+        prefetched = resource_list(prefetched)
+    medications = ResourceIndex(prefetched, "Medication")
+    conditions = ResourceIndex(prefetched, "Condition")
     chosen = _selected_refs(selections)
     orders: list[DraftOrder] = []
     for position, resource in enumerate(_entries(draft_orders)):

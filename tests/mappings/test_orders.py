@@ -270,3 +270,26 @@ def test_reason_reference_to_prefetched_or_contained_condition() -> None:
         cc(coding(CPT, "72148")), reasonReference=[{"display": "Multiple sclerosis follow-up"}]
     )
     assert one(by_display).reason_concepts == {"ms"}
+
+
+def test_references_resolve_from_a_bundle_or_a_generator_of_prefetched_resources() -> None:
+    """The prefetch is read once and indexed by type only when a draft follows a reference."""
+    drafts = bundle(
+        {
+            "resourceType": "MedicationRequest",
+            "id": "d1",
+            "medicationReference": {"reference": "Medication/m"},
+        },
+        service_request(
+            cc(coding(CPT, "72148")), id="s1", reasonReference=[{"reference": "Condition/lbp"}]
+        ),
+    )
+    prefetched = [
+        {"resourceType": "Condition", "id": "lbp", "code": BACK_PAIN_REASON[0]},
+        {"resourceType": "Medication", "id": "m", "code": cc(coding(RXNORM, "310431"))},
+    ]
+    for resources in (bundle(*prefetched), iter(prefetched), [bundle(*prefetched)]):
+        medication, imaging = classify_orders(drafts, selections=None, resources=resources)
+        assert medication.medication is not None
+        assert medication.medication.ingredients == ("gabapentin",)
+        assert imaging.reason_concepts == {"back_pain"}
