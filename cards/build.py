@@ -183,31 +183,34 @@ def finish(draft: Draft, patient_id: str) -> Card:
 _validate_card = Card.__pydantic_validator__.validate_python
 
 
-def _section(heading: str, lines: Iterable[str]) -> str:
+def _bullets(lines: Iterable[str]) -> list[str]:
     # Lines may quote EHR text (drug names, findings): keep each one line, with no HTML.
-    bullet = _BULLETS.get
-    return heading + "\n".join([bullet(line) or f"- {plain(line, _MAX_LINE)}" for line in lines])
+    static = _BULLETS.get
+    return [static(line) or f"- {plain(line, _MAX_LINE)}" for line in lines]
 
 
 # Most detail lines are a card's static advice: each one's bullet, made once here, is what
-# `_section` would make of it (`_sanitise` is `plain` without the memo, kept for EHR text).
+# `_bullets` would make of it (`_sanitise` is `plain` without the memo, kept for EHR text).
 _BULLETS: dict[str, str] = {
     line: f"- {_sanitise(line, _MAX_LINE)}"
     for text in CARDS.values()
     for line in text.advice.values()
 }
 
-
-_DO, _CAUTIONS, _WHY = (f"### {HEADINGS[k]}\n" for k in ("do", "cautions", "why"))
+# Each heading after a blank line: the detail is one join of its lines.
+_DO, _CAUTIONS, _WHY = (f"\n### {HEADINGS[k]}" for k in ("do", "cautions", "why"))
 
 
 def _detail(lead: str, draft: Draft) -> str:
-    parts = [lead]
+    lines = [lead]
     if draft.do:
-        parts.append(_section(_DO, draft.do))
+        lines.append(_DO)
+        lines += _bullets(draft.do)
     if draft.cautions:
-        parts.append(_section(_CAUTIONS, draft.cautions))
+        lines.append(_CAUTIONS)
+        lines += _bullets(draft.cautions)
     why = [*draft.notes, *dict.fromkeys([plain(e.describe()) for e in draft.evidence])]
     if why:
-        parts.append(_section(_WHY, why))
-    return "\n\n".join(parts)
+        lines.append(_WHY)
+        lines += _bullets(why)
+    return "\n".join(lines)
