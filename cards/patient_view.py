@@ -131,8 +131,15 @@ def first_line(p: PainProfile, pid: str) -> Card:
             [_service("physiotherapy", pid, list(p.back_pain))],
         )
     )
-    d.summary = fit_summary(text.summaries[variant], drug="ibuprofen")
+    d.summary = _FIRST_LINE_SUMMARIES[variant]
     return finish(d, pid)
+
+
+# The first-line summaries name no patient detail: filled in once, here.
+_FIRST_LINE_SUMMARIES = {
+    variant: fit_summary(template, drug="ibuprofen")
+    for variant, template in CARDS["first-line"].summaries.items()
+}
 
 
 def spasticity(p: PainProfile, pid: str) -> Card | None:
