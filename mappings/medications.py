@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from mappings.fhir import (
@@ -18,6 +17,7 @@ from mappings.fhir import (
     dicts,
     first_date,
     first_display,
+    parse_date,
     reference_of,
     split_reference,
     text_of,
@@ -48,9 +48,11 @@ def medication_concept(
     resource: Mapping[str, Any], medications: Mapping[str, Mapping[str, Any]]
 ) -> tuple[list[Any], str]:
     """The CodeableConcepts that name the drug, and a display from a reference, if any."""
+    inline = resource.get("medicationCodeableConcept")
+    if "medicationReference" not in resource and "medication" not in resource:
+        return ([inline] if isinstance(inline, dict) else []), ""  # nearly every chart's drugs
     found: list[Any] = []
     ref_display = ""
-    inline = resource.get("medicationCodeableConcept")
     if isinstance(inline, dict):
         found.append(inline)
     reference = resource.get("medicationReference")
@@ -93,25 +95,19 @@ def _referenced_medication(
     return None
 
 
-class _Match:
-    """What the codes and names of a request/statement say: ingredients, and where from."""
-
-    __slots__ = ("concepts", "ingredients", "matched", "names_for_form", "ref_display")
-
-    def __init__(self, concepts: list[Any], ref_display: str) -> None:
-        self.concepts = concepts
-        self.ref_display = ref_display
-        self.ingredients: list[str] = []
-        self.matched: tuple[str, str, str] | None = None  # system, code, display
-        self.names_for_form: list[str] = []
+# What the codes and names of a request/statement say: (the CodeableConcepts read, the display of
+# a reference, ingredients, the first (system, code, display) that named one, names for the form).
+# A plain tuple: most drugs are outside the value sets, and it is dropped at once.
+_Match = tuple[list[Any], str, list[str], tuple[str, str, str] | None, list[str]]
 
 
 def _match(
     resource: Mapping[str, Any], term: Terminology, medications: Mapping[str, Mapping[str, Any]]
 ) -> _Match:
-    found = _Match(*medication_concept(resource, medications))
-    ingredients = found.ingredients
-    concepts = found.concepts
+    concepts, ref_display = medication_concept(resource, medications)
+    ingredients: list[str] = []
+    matched: tuple[str, str, str] | None = None
+    names_for_form: list[str] = []
     # Nearly always one CodeableConcept: its coding list is walked as it is.
     listed = concepts[0].get("coding") if len(concepts) == 1 else None
     for coding in listed if listed.__class__ is list else codings(concepts):
@@ -133,22 +129,22 @@ def _match(
             if ingredient not in ingredients:
                 ingredients.append(ingredient)
         name = term.product_names.get(code, "")
-        found.names_for_form.append(name)
-        if found.matched is None:
-            found.matched = (RXNORM, code, text_of(coding.get("display")) or name)
+        names_for_form.append(name)
+        if matched is None:
+            matched = (RXNORM, code, text_of(coding.get("display")) or name)
     if not ingredients and term.drug_names is not None:
-        texts = concept_texts(found.concepts)
-        if found.ref_display:
-            texts.append(found.ref_display)
+        texts = concept_texts(concepts[0] if len(concepts) == 1 else concepts)
+        if ref_display:
+            texts.append(ref_display)
         for text in texts:
             for words, named in term.drug_mentions(text):
                 for ingredient in named:
                     if ingredient not in ingredients:
                         ingredients.append(ingredient)
-                if found.matched is None:
-                    found.matched = ("text", words, text)
-        found.names_for_form.extend(texts)
-    return found
+                if matched is None:
+                    matched = ("text", words, text)
+        names_for_form.extend(texts)
+    return concepts, ref_display, ingredients, matched, names_for_form
 
 
 def resolve_medication(
@@ -175,29 +171,30 @@ def recognised_medication(
     display, date and evidence are not worth building.
     """
     found = _match(resource, term, medications)
-    return _medication(resource, term, found, status) if found.ingredients else None
+    return _medication(resource, term, found, status) if found[2] else None
 
 
 def _medication(
     resource: Mapping[str, Any], term: Terminology, found: _Match, status: str
 ) -> Medication:
+    concepts, ref_display, ingredients, matched, names_for_form = found
     classes: set[str] = set()
-    for ingredient in found.ingredients:
+    for ingredient in ingredients:
         classes.update(term.ingredient_classes.get(ingredient, ()))
-    if classes & _SYSTEMIC_ONLY and any(_LOCAL_FORM.search(n) for n in found.names_for_form if n):
+    if classes & _SYSTEMIC_ONLY and any(_LOCAL_FORM.search(n) for n in names_for_form if n):
         classes -= _SYSTEMIC_ONLY
-    display = first_display(found.concepts) or found.ref_display
-    if not display and found.matched is not None:
-        display = found.matched[2]
+    display = first_display(concepts) or ref_display
+    if not display and matched is not None:
+        display = matched[2]
     display = display or "unnamed medication"
     plain = resource if isinstance(resource, dict) else dict(resource)
-    when: date | None = first_date(plain, *MEDICATION_DATE_PATHS)
-    system, code, shown = found.matched if found.matched is not None else ("text", "", display)
+    when = parse_date(plain.get("authoredOn")) or first_date(plain, *MEDICATION_DATE_PATHS)
+    system, code, shown = matched if matched is not None else ("text", "", display)
     evidence = new_evidence(reference_of(plain), "medication", system, code, shown or display, when)
     return Medication(
         resource=evidence.resource,
         display=display,
-        ingredients=tuple(found.ingredients),
+        ingredients=tuple(ingredients),
         classes=frozenset(classes),
         status=status,
         evidence=evidence,
