@@ -38,24 +38,26 @@ class Findings:
     def __init__(self, term: Terminology) -> None:
         self.term = term
         self.by_concept: dict[str, list[Evidence]] = {}
+        self._closure = term.closure
         self._seen: set[tuple[str, str]] = set()
 
-    def add(self, concept: str, evidence: Evidence) -> None:
-        for implied in self.term.closure.get(concept, (concept,)):
-            key = (implied, evidence.resource)
-            if key in self._seen:
+    def add(
+        self, concept: str, resource: str, system: str, code: str, display: str, when: date | None
+    ) -> None:
+        """Evidence for `concept` and each concept it implies, built only where it is new."""
+        seen = self._seen
+        implies = self._closure.get(concept)
+        for implied in (concept,) if implies is None else implies:
+            key = (implied, resource)
+            if key in seen:
                 continue
-            self._seen.add(key)
-            if implied != evidence.concept:
-                evidence = new_evidence(
-                    evidence.resource,
-                    implied,
-                    evidence.system,
-                    evidence.code,
-                    evidence.display,
-                    evidence.date,
-                )
-            self.by_concept.setdefault(implied, []).append(evidence)
+            seen.add(key)
+            evidence = new_evidence(resource, implied, system, code, display, when)
+            found = self.by_concept.get(implied)
+            if found is None:
+                self.by_concept[implied] = [evidence]
+            else:
+                found.append(evidence)
 
 
 def _age(birth: date | None, today: date) -> int | None:
@@ -89,9 +91,9 @@ def build_profile(
 ) -> PainProfile:
     for med in meds:
         if med.classes & NEUROPATHIC_DRUG_CLASSES:
-            findings.add(C.NEUROPATHIC, _retag(med.evidence, C.NEUROPATHIC, med.display))
+            findings.add(C.NEUROPATHIC, *_retagged(med))
         if ANTISPASTICITY_CLASS in med.classes:
-            findings.add(C.SPASTICITY, _retag(med.evidence, C.SPASTICITY, med.display))
+            findings.add(C.SPASTICITY, *_retagged(med))
 
     found = findings.by_concept
     back_pain = tuple(found.get(C.BACK_PAIN, ()))
@@ -153,10 +155,10 @@ def build_profile(
     )
 
 
-def _retag(evidence: Evidence, concept: str, display: str) -> Evidence:
-    return new_evidence(
-        evidence.resource, concept, evidence.system, evidence.code, display, evidence.date
-    )
+def _retagged(med: Medication) -> tuple[str, str, str, str, date | None]:
+    """The evidence fields a medication lends to the concept its class implies."""
+    e = med.evidence
+    return e.resource, e.system, e.code, med.display, e.date
 
 
 __all__ = ["Findings", "Reading", "build_profile"]

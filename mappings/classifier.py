@@ -19,6 +19,7 @@ from mappings.fhir import (
     concept_texts,
     dicts,
     first_date,
+    parse_date,
     reference_of,
     resource_id,
     resource_list,
@@ -246,9 +247,10 @@ def _read_condition(term: Terminology, resource: dict[str, Any], findings: Findi
     if not hits:
         return  # most of a chart's problems are outside the value sets
     ref = reference_of(resource)
-    when = first_date(resource, *CONDITION_DATE_PATHS)
+    # The first path is nearly always there: read it before walking them all.
+    when = parse_date(resource.get("onsetDateTime")) or first_date(resource, *CONDITION_DATE_PATHS)
     for concept, system, code, display in hits:
-        findings.add(concept, new_evidence(ref, concept, system, code, display, when))
+        findings.add(concept, ref, system, code, display, when)
 
 
 def _read_observation(
@@ -270,7 +272,9 @@ def _read_observation(
     if not hits and coded_value is None:
         return  # most Observations (vitals, other labs) stop here
     ref = reference_of(resource)
-    when = first_date(resource, *OBSERVATION_DATE_PATHS)
+    when = parse_date(resource.get("effectiveDateTime")) or first_date(
+        resource, *OBSERVATION_DATE_PATHS
+    )
     recent = when is None or when >= window_start
     value, unit, has_value = _observation_value(resource)
     for concept, system, code, display in hits:
@@ -281,17 +285,17 @@ def _read_observation(
             if concept == "pain_score" and when is not None and recent:
                 pain_scores.append(new_evidence(ref, concept, system, code, display, when))
             elif concept == "spasticity_scale" and recent and value is not None and value > 0:
-                findings.add(C.SPASTICITY, new_evidence(ref, concept, system, code, display, when))
+                findings.add(C.SPASTICITY, ref, system, code, display, when)
             if value is not None and (when is None or recent):
                 reading = (when, value, unit, ref, concept, system, code, display)
                 measurements.setdefault(concept, []).append(reading)
         elif category in _FINDING_CATEGORIES and recent:
-            findings.add(concept, new_evidence(ref, concept, system, code, display, when))
+            findings.add(concept, ref, system, code, display, when)
     if recent and coded_value is not None:
         for concept, system, code, display in match_concepts(
             term, coded_value, categories=_FINDING_CATEGORIES
         ):
-            findings.add(concept, new_evidence(ref, concept, system, code, display, when))
+            findings.add(concept, ref, system, code, display, when)
 
 
 def _read_medication(
