@@ -149,20 +149,18 @@ def finish(draft: Draft, patient_id: str) -> Card:
     """The card, its suggestions and their actions, validated by pydantic in one call."""
     kind = _KINDS[draft.kind]
     cid = card_uuid(patient_id, draft.kind, draft.evidence, *draft.id_extra)
-    suggestions: tuple[dict[str, Any], ...] = ()
+    suggestions: list[dict[str, Any]] = []
     if draft.suggestions:
         base = bytes.fromhex(cid.replace("-", ""))
-        suggestions = tuple(
-            [
-                {
-                    "label": label,
-                    "uuid": uuid5(base, key),
-                    "isRecommended": True if recommended else None,
-                    "actions": tuple(actions),
-                }
-                for key, label, actions, recommended in draft.suggestions
-            ]
-        )
+        suggestions = [
+            {
+                "label": label,
+                "uuid": uuid5(base, key),
+                "isRecommended": True if recommended else None,
+                "actions": actions,
+            }
+            for key, label, actions, recommended in draft.suggestions
+        ]
     return _validate_card(
         {
             "uuid": cid,
