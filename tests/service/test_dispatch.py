@@ -78,6 +78,7 @@ LENGTH = (b"content-length", b"100")
         (_scope([(b"content-length", b"1000")]), True),  # exactly the limit
         (_scope([(b"content-length", b"1001")]), False),  # the body limit answers 413
         (_scope([(b"content-length", b"12a")]), False),  # the body limit answers 400
+        (_scope([(b"content-length", b"9" * 5000)]), False),  # int() would refuse it
         (_scope([LENGTH, LENGTH]), False),
         (_scope([]), False),  # no length: streamed, counted by the body limit
         (_scope([LENGTH, (b"transfer-encoding", b"chunked")]), False),
