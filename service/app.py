@@ -137,7 +137,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fields["hookInstance"] = hook_request.hookInstance
             resolved = await resolve(service.prefetch, hook_request, request.app.state.fhir)
             fields["fetched"] = resolved.fetched
-            cards = pipeline.evaluate(service, hook_request.context, resolved.resources)
+            # Its resources are in `resolved` now: let the prefetch go, so that classify frees
+            # each resource once read (see mappings.classify, consume).
+            hook_request.prefetch = None
+            cards = pipeline.evaluate(
+                service, hook_request.context, resolved.resources, consume=True
+            )
             fields["cards"] = [
                 c.source.topic.code if c.source.topic else c.indicator for c in cards
             ]

@@ -25,14 +25,19 @@ def evaluate(
     resources: list[dict[str, Any]],
     *,
     on: date | None = None,
+    consume: bool = False,
 ) -> list[Card]:
-    """The cards for one hook call, given every resource its prefetch resolved to."""
+    """The cards for one hook call, given every resource its prefetch resolved to.
+
+    `consume=True` hands `resources` over to be emptied (`mappings.classify`), for a caller that
+    holds no other reference to them: the hook endpoint, once the prefetch is let go.
+    """
     patient_id = str(context.get("patientId", ""))
     day = on or today()
     term = mappings.load_terminology()  # loaded at start-up: a dict lookup here
-    profile = mappings.classify(resources, today=day, patient_id=patient_id, terminology=term)
     orders: tuple[mappings.DraftOrder, ...] = ()
     if service.hook in ("order-select", "order-sign"):
+        # before classify, which may empty `resources`; the drafts may refer into them
         selections = context.get("selections") if service.hook == "order-select" else None
         orders = mappings.classify_orders(
             context.get("draftOrders"),
@@ -40,6 +45,9 @@ def evaluate(
             resources=resources,
             terminology=term,
         )
+    profile = mappings.classify(
+        resources, today=day, patient_id=patient_id, terminology=term, consume=consume
+    )
     return cards.cards_for(
         service.hook,
         profile,

@@ -70,3 +70,22 @@ def test_a_referenced_medication_is_found_later_in_the_list_and_in_a_bundle() ->
         profile = classify(resources, today=TODAY, patient_id=PATIENT)
         assert [m.ingredients for m in profile.meds] == [("baclofen",)]
         assert profile.meds[0].evidence.system == RXNORM
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(items, max_size=8))
+def test_a_list_handed_over_reads_as_one_kept_and_ends_empty(resources: list[Any]) -> None:
+    kept = classify(list(resources), today=TODAY, patient_id=PATIENT)
+    handed_over = list(resources)
+    assert classify(handed_over, today=TODAY, patient_id=PATIENT, consume=True) == kept
+    assert handed_over == []
+
+
+def test_a_list_handed_over_still_finds_a_referenced_medication_read_after_its_request() -> None:
+    for resources in (
+        [by_reference, baclofen],
+        [baclofen, by_reference],
+        [by_reference, back_pain, {"resourceType": "Bundle", "entry": [{"resource": baclofen}]}],
+    ):
+        profile = classify(list(resources), today=TODAY, patient_id=PATIENT, consume=True)
+        assert [m.ingredients for m in profile.meds] == [("baclofen",)]
