@@ -179,5 +179,7 @@ def uvicorn_app(name: str, app: str, workers: int, logdir: Path, env: dict[str, 
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(BENCH)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    command += ["--no-access-log", "--no-server-header", "--log-level", "warning"]
+    # the service's own uvicorn options (service/cli.py), event loop included
+    command += ["--loop", "asyncio", "--no-access-log", "--no-server-header"]
+    command += ["--log-level", "warning"]
     return start(name, command, env, port, logdir, timeout=60)

@@ -116,3 +116,19 @@ def test_samples_lists_patients_and_orders(capsys) -> None:
     code, out, _ = run(capsys, "samples")
     assert code == 0
     assert "ms-acute-lbp" in out and "lumbar-mri" in out
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_runs_on_the_standard_event_loop(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: str
+) -> None:
+    """uvloop made one request in 16 wait a second round under load (docs/performance.md)."""
+    from service import shutdown
+
+    ran: dict[str, object] = {}
+    monkeypatch.setattr(shutdown, "run", lambda app, **kwargs: ran.update(kwargs))
+    monkeypatch.setenv("MSCDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MSCDS_AUTH", "off")
+    monkeypatch.setenv("MSCDS_PORT", "8765")  # --workers 2 passes overrides on in the environment
+    assert main(["serve", "--workers", workers]) == 0
+    assert ran["loop"] == "asyncio"
