@@ -15,10 +15,8 @@ installed in that worker by then.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
-import socket
 import threading
 import time
 from types import FrameType
@@ -27,7 +25,6 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn.importer import import_from_string
-from uvicorn.supervisors import Multiprocess
 
 _APP_ENV = "_MSCDS_GRACEFUL_APP"  # parent -> worker processes: the real app factory
 _DELAY_ENV = "_MSCDS_GRACEFUL_DRAIN_S"
@@ -97,25 +94,9 @@ def run(
             raise ValueError("several workers need an app factory (factory=True)")
         os.environ[_APP_ENV] = app
         os.environ[_DELAY_ENV] = str(drain_delay_s)
-        config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=workers, **options)
-        # as uvicorn.run does for several workers, with the socket of `listening_socket`
-        with contextlib.suppress(KeyboardInterrupt):
-            Multiprocess(config, sockets=[listening_socket(config)]).run()
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=workers, **options)
         return
     GracefulServer(uvicorn.Config(app, **options), drain_delay_s=drain_delay_s).run()
-
-
-def listening_socket(config: uvicorn.Config) -> socket.socket:
-    """The socket the workers share, bound by uvicorn, with its protocol known to Python.
-
-    Uvicorn binds `socket.socket(family)`, whose `proto` reads 0, and every connection accepted
-    on it inherits that. The standard event loop sets TCP_NODELAY only on sockets whose `proto`
-    is TCP, so with several workers every answer waited for the client's delayed ACK (40 ms):
-    2 workers served 360 requests/s instead of 2,900. Wrapping the descriptor anew makes Python
-    read its protocol from the kernel.
-    """
-    sock = config.bind_socket()
-    return socket.socket(fileno=sock.detach())
 
 
 def worker_app() -> Any:

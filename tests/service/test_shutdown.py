@@ -8,9 +8,7 @@ The end-to-end test runs a real server process (`ms-backpain-cds serve`, i.e.
 from __future__ import annotations
 
 import asyncio
-import asyncio.base_events
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from service.shutdown import GracefulServer, chain_signal_handlers, listening_socket, run
+from service.shutdown import GracefulServer, chain_signal_handlers, run
 from tests.fixtures.reliability.fault_fhir import FaultServer
 from tests.fixtures.reliability.server import ServerProcess
 
@@ -157,16 +155,3 @@ def test_sigterm_drains_in_flight_requests_after_readiness_turns_false(
     assert result["seconds"] >= SLOW_S - 0.1
     assert exit_code is not None  # the process ended by itself after the drain
     assert _ready_status(service.url) == "ConnectError"
-
-
-def test_the_socket_the_workers_share_is_known_to_be_tcp() -> None:
-    """asyncio sets TCP_NODELAY only on TCP sockets; without it each answer waits 40 ms."""
-    with listening_socket(uvicorn.Config("x:y", host="127.0.0.1", port=0)) as sock:
-        sock.listen()
-        with socket.create_connection(sock.getsockname()) as client:
-            accepted, _ = sock.accept()
-            with accepted:
-                assert accepted.proto == socket.IPPROTO_TCP
-                asyncio.base_events._set_nodelay(accepted)  # what the loop does per connection
-                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
-            assert client.proto == socket.IPPROTO_TCP
