@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from service.cli import event_loop
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -180,6 +182,6 @@ def uvicorn_app(name: str, app: str, workers: int, logdir: Path, env: dict[str, 
     command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(BENCH)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     # the service's own uvicorn options (service/cli.py), event loop included
-    command += ["--loop", "asyncio", "--no-access-log", "--no-server-header"]
+    command += ["--loop", event_loop(workers), "--no-access-log", "--no-server-header"]
     command += ["--log-level", "warning"]
     return start(name, command, env, port, logdir, timeout=60)

@@ -83,11 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
         "log_config": None,
         "access_log": False,
         "server_header": False,
-        # The standard library's event loop, not uvloop: under 16 busy keep-alive connections
-        # uvloop let about one request in 16 wait a second full round of the others (p95 and
-        # p99 at twice the median; patient-view, 50 resources: p99 19.0 ms against 12.2 ms),
-        # for the same CPU per request (0.609 against 0.603 ms). See docs/performance.md.
-        "loop": "asyncio",
+        "loop": event_loop(args.workers),
     }
     from service import shutdown
 
@@ -109,6 +105,20 @@ def _serve(args: argparse.Namespace) -> int:
     else:
         shutdown.run(create_app(settings), drain_delay_s=settings.shutdown_delay_s, **options)
     return 0
+
+
+def event_loop(workers: int) -> str:
+    """The standard library's event loop for one worker, uvloop for several.
+
+    Under 16 busy keep-alive connections uvloop let about one request in 16 wait a second full
+    round of the others (p95 and p99 at twice the median; patient-view, 50 resources, one
+    worker: p99 19.0 ms against 12.2 ms) for the same CPU per request (0.609 against 0.603 ms).
+    With several workers sharing one socket, though, the standard loop accepts every waiting
+    connection in the worker that wakes first (its keep-alive connections then stay there), and
+    leaves TCP_NODELAY off on uvicorn's shared socket; uvloop spreads them and sets it. See
+    docs/performance.md.
+    """
+    return "asyncio" if workers <= 1 else "uvloop"
 
 
 def _print_demo_banner(host: str, port: int) -> None:
