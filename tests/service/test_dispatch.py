@@ -14,8 +14,9 @@ from service import app as app_module
 from service.app import create_app
 from service.config import Settings
 from service.dispatch import hook_service_id, plain_hook_call
-from service.logs import LOGGER_NAME, JsonFormatter
+from service.logs import LOGGER_NAME
 from tests.service.builders import LOW_BACK_PAIN, MS, full_prefetch, hook_request
+from tests.service.test_logging import Lines
 
 PV = "/cds-services/ms-back-pain-patient-view"
 
@@ -106,16 +107,6 @@ def test_a_streamed_hook_call_is_answered_through_the_stack(client: TestClient) 
     assert [c["source"]["topic"]["code"] for c in direct.json()["cards"]] == ["first-line"]
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
-
-
 def test_an_error_escaping_the_handler_is_contained(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -125,7 +116,7 @@ def test_an_error_escaping_the_handler_is_contained(
         raise ValueError(secret)
 
     monkeypatch.setattr(app_module, "require_client", explode)
-    handler = _Lines()
+    handler = Lines()
     logging.getLogger(LOGGER_NAME).addHandler(handler)
     try:
         response = client.post(PV, json=hook_request(prefetch=full_prefetch(MS)))
