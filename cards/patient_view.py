@@ -35,11 +35,8 @@ def _evidence(concerns: tuple[safety.Concern, ...]) -> list[Evidence]:
     return [e for c in concerns for e in c.evidence]
 
 
-def _med(key: str, patient_id: str, reasons: list[Evidence]) -> ActionSpec:
-    return create(_PROPOSE[key], proposal(key, patient_id, reasons))
-
-
-def _service(key: str, patient_id: str, reasons: list[Evidence]) -> ActionSpec:
+def _propose(key: str, patient_id: str, reasons: list[Evidence]) -> ActionSpec:
+    """An action proposing product `key` (a drug or a service) for these reasons."""
     return create(_PROPOSE[key], proposal(key, patient_id, reasons))
 
 
@@ -100,7 +97,7 @@ def first_line(p: PainProfile, pid: str) -> Card:
                 suggestion(
                     "acetaminophen",
                     DRUGS["acetaminophen"].label,
-                    [_med("acetaminophen", pid, d.evidence)],
+                    [_propose("acetaminophen", pid, d.evidence)],
                 )
             )
     else:
@@ -109,7 +106,9 @@ def first_line(p: PainProfile, pid: str) -> Card:
         if apap:
             d.do.append(a["on_analgesic"].format(drugs=_names(apap)))
         d.suggestions.append(
-            suggestion("ibuprofen", DRUGS["ibuprofen"].label, [_med("ibuprofen", pid, d.evidence)])
+            suggestion(
+                "ibuprofen", DRUGS["ibuprofen"].label, [_propose("ibuprofen", pid, d.evidence)]
+            )
         )
     if variant == "acetaminophen" and (liver := safety.hepatic(p)):
         d.cautions.append(
@@ -128,7 +127,7 @@ def first_line(p: PainProfile, pid: str) -> Card:
         suggestion(
             "physiotherapy",
             "Refer to physiotherapy",
-            [_service("physiotherapy", pid, list(p.back_pain))],
+            [_propose("physiotherapy", pid, list(p.back_pain))],
         )
     )
     d.summary = _FIRST_LINE_SUMMARIES[variant]

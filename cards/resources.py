@@ -79,14 +79,7 @@ _check_products()
 
 def proposal(key: str, patient_id: str, reasons: Iterable[Evidence] = ()) -> dict[str, Any]:
     """A draft proposal (MedicationRequest or ServiceRequest) of product `key` for this patient."""
-    build, product = _PRODUCTS[key]
-    resource = build(product, f"Patient/{patient_id}")
-    references, codes = _reasons(reasons)
-    if codes:
-        resource["reasonCode"] = codes
-    if references:
-        resource["reasonReference"] = references
-    return resource
+    return proposals((key,), patient_id, reasons)[0]
 
 
 def proposals(
