@@ -14,6 +14,7 @@ from mappings import concepts as C
 from mappings.assembly import Findings, Reading, build_profile
 from mappings.elements import OBSERVATION_VALUES
 from mappings.fhir import (
+    Decode,
     ResourceIndex,
     codings,
     concept_texts,
@@ -190,6 +191,7 @@ def classify(
     patient_id: str | None = None,
     terminology: Terminology | None = None,
     consume: bool = False,
+    decode: Decode | None = None,
 ) -> PainProfile:
     """Build the pain profile from a patient's FHIR resources (prefetch, resolved).
 
@@ -197,6 +199,10 @@ def classify(
     can be freed as soon as it has been read, while it is still in the CPU's caches. Freed
     after the whole chart instead, a 5,000-resource chart (10 MB of objects, far more than the
     caches hold) is fetched from memory a second time: 4 ms of a 26 ms decode and classify.
+
+    `decode` is called on each item of the list that is not a dict (`mappings.fhir.Decode`): a
+    caller that leaves resources encoded has each decoded only when it is read, so that it is
+    decoded, read and freed while in the caches.
     """
     term = terminology or load_terminology()
     if isinstance(today, datetime):
@@ -206,10 +212,12 @@ def classify(
     if resources.__class__ is list:
         # Nearly always a plain list of resource dicts, read as it is; from the first item that
         # is anything else (a Bundle, a bare entry, junk) on, the list is read flattened.
-        medications = ResourceIndex(resources, "Medication")
-        stopped = _read(read, term, resources, medications, patient_id, window_start, consume)
+        medications = ResourceIndex(resources, "Medication", decode)
+        stopped = _read(
+            read, term, resources, medications, patient_id, window_start, consume, decode
+        )
         if stopped is not None:
-            rest = resource_list(resources[stopped:])
+            rest = resource_list(resources[stopped:], decode)
             _read(read, term, rest, medications, patient_id, window_start, False, flat=True)
         if consume:
             resources.clear()
@@ -237,6 +245,7 @@ def _read(
     patient_id: str | None,
     window_start: date,
     consume: bool,
+    decode: Decode | None = None,
     *,
     flat: bool = False,
 ) -> int | None:
@@ -244,7 +253,7 @@ def _read(
     `items` is not `flat`), or None when all were read.
 
     With `consume`, each item read is dropped from `items` (Medications stay: `medications`
-    indexes them on first use).
+    indexes them on first use). With `decode`, an item that is not a dict is decoded in place.
     """
     findings, meds, measurements, pain_scores = (
         read.findings,
@@ -256,6 +265,8 @@ def _read(
 
     for i in range(len(items)):
         resource = items[i]
+        if resource.__class__ is not dict and decode is not None:
+            resource = items[i] = decode(resource)
         if resource.__class__ is not dict and not flat:
             return i
         kind = resource.get("resourceType")

@@ -7,10 +7,15 @@ the classifier can stay a straight line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from functools import lru_cache
 from typing import Any
+
+# Turns an item of a resource list that is not a dict yet (a resource the caller left encoded,
+# to be decoded only when it is read) into what it stands for. Readers that take one call it on
+# every item that is not a dict.
+Decode = Callable[[Any], Any]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -209,11 +214,12 @@ class ResourceIndex(Mapping[str, dict[str, Any]]):
     reference never walks the resources to index them.
     """
 
-    __slots__ = ("_by_id", "_kind", "_resources")
+    __slots__ = ("_by_id", "_decode", "_kind", "_resources")
 
-    def __init__(self, resources: list[Any], kind: str) -> None:
+    def __init__(self, resources: list[Any], kind: str, decode: Decode | None = None) -> None:
         self._resources = resources
         self._kind = kind
+        self._decode = decode
         self._by_id: dict[str, dict[str, Any]] | None = None
 
     def _index(self) -> dict[str, dict[str, Any]]:
@@ -221,7 +227,7 @@ class ResourceIndex(Mapping[str, dict[str, Any]]):
             kind = self._kind
             self._by_id = {
                 rid: r
-                for r in resource_list(self._resources)
+                for r in resource_list(self._resources, self._decode)
                 if r.get("resourceType") == kind and (rid := resource_id(r)) is not None
             }
         return self._by_id
@@ -236,12 +242,17 @@ class ResourceIndex(Mapping[str, dict[str, Any]]):
         return len(self._index())
 
 
-def resource_list(resources: Any) -> list[dict[str, Any]]:
-    """`flatten` as a list: a plain list of resource dicts (the common case) in one loop."""
+def resource_list(resources: Any, decode: Decode | None = None) -> list[dict[str, Any]]:
+    """`flatten` as a list: a plain list of resource dicts (the common case) in one loop.
+
+    `decode` (see `Decode`) is called on each item of a list that is not a dict.
+    """
     if resources.__class__ is not list:
         return list(flatten(resources))
     out: list[dict[str, Any]] = []
     for item in resources:
+        if item.__class__ is not dict and decode is not None:
+            item = decode(item)
         if item.__class__ is dict:
             kind = item.get("resourceType")
             if kind.__class__ is str and kind != "Bundle":

@@ -11,6 +11,7 @@ from typing import Any
 
 from mappings.classifier import match_concepts
 from mappings.fhir import (
+    Decode,
     ResourceIndex,
     concept_texts,
     dicts,
@@ -91,20 +92,21 @@ def classify_orders(
     selections: Any,
     resources: Iterable[Any] | None = None,
     terminology: Terminology | None = None,
+    decode: Decode | None = None,
 ) -> tuple[DraftOrder, ...]:
     """Every MedicationRequest/ServiceRequest draft, classified; `selected` marks the focus.
 
     `selections` is order-select's `context.selections` (None or empty: every draft is focused).
     `resources` (optional) is the prefetch, used to resolve `medicationReference` and
-    `reasonReference`.
+    `reasonReference`; `decode` as for `classify`.
     """
     term = terminology or load_terminology()
     # Read once (it may be a generator); indexed only when a draft follows a reference.
     prefetched = [] if resources is None else resources
     if prefetched.__class__ is not list:
-        prefetched = resource_list(prefetched)
-    medications = ResourceIndex(prefetched, "Medication")
-    conditions = ResourceIndex(prefetched, "Condition")
+        prefetched = resource_list(prefetched, decode)
+    medications = ResourceIndex(prefetched, "Medication", decode)
+    conditions = ResourceIndex(prefetched, "Condition", decode)
     chosen = _selected_refs(selections)
     orders: list[DraftOrder] = []
     for position, resource in enumerate(_entries(draft_orders)):

@@ -89,3 +89,35 @@ def test_a_list_handed_over_still_finds_a_referenced_medication_read_after_its_r
     ):
         profile = classify(list(resources), today=TODAY, patient_id=PATIENT, consume=True)
         assert [m.ingredients for m in profile.meds] == [("baclofen",)]
+
+
+class Encoded:
+    """A resource its caller has not decoded yet (the service keeps large prefetches so)."""
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+
+
+def _decode(item: Any) -> Any:
+    return item.resource if item.__class__ is Encoded else item
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(items, st.booleans()), max_size=8))
+def test_resources_left_encoded_read_as_if_decoded(pairs: list[tuple[Any, bool]]) -> None:
+    decoded = [item for item, _ in pairs]
+    expected = classify(list(decoded), today=TODAY, patient_id=PATIENT)
+    encoded = [Encoded(item) if wrap else item for item, wrap in pairs]
+    assert classify(list(encoded), today=TODAY, patient_id=PATIENT, decode=_decode) == expected
+    handed_over = list(encoded)
+    got = classify(handed_over, today=TODAY, patient_id=PATIENT, consume=True, decode=_decode)
+    assert got == expected and handed_over == []
+
+
+def test_an_encoded_medication_is_found_for_a_request_read_before_it() -> None:
+    for resources in ([by_reference, Encoded(baclofen)], [Encoded(by_reference), baclofen]):
+        profile = classify(resources, today=TODAY, patient_id=PATIENT, decode=_decode)
+        assert [m.ingredients for m in profile.meds] == [("baclofen",)]
+    # without a decoder, a resource left encoded is not read
+    profile = classify([by_reference, Encoded(baclofen)], today=TODAY, patient_id=PATIENT)
+    assert not any("baclofen" in m.ingredients for m in profile.meds)

@@ -162,6 +162,20 @@ def test_medication_order_with_prefetched_reference() -> None:
     assert order.medication is not None and order.medication.ingredients == ("gabapentin",)
 
 
+def test_a_prefetched_reference_left_encoded_is_decoded_when_followed() -> None:
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": "d1",
+        "medicationReference": {"reference": "Medication/m"},
+    }
+    medication = {"resourceType": "Medication", "id": "m", "code": cc(coding(RXNORM, "310431"))}
+    encoded = [("encoded", medication)]
+    (order,) = classify_orders(
+        bundle(draft), selections=None, resources=encoded, decode=lambda item: item[1]
+    )
+    assert order.medication is not None and order.medication.ingredients == ("gabapentin",)
+
+
 def test_selections() -> None:
     drafts = bundle(
         service_request(cc(coding(CPT, "72148")), id="a"),
