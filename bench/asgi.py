@@ -1,11 +1,14 @@
 """The whole application per request, without sockets: CPU time of direct ASGI calls.
 
     .venv/bin/python bench/asgi.py [--size 50] [--hook patient-view] [--calls 2000] [--floor]
+                                   [--defer auto|always|never]
 
 Runs the app's lifespan (auth off, a temporary SQLite database) and calls it as uvicorn would,
 with one `http.request` message, so the figure holds everything the service adds to the
 handler's work (middlewares, routing, dependencies, the log line, the response) and nothing of
-the network. Compare two trees by running this script from each, alternating.
+the network. Compare two trees by running this script from each, alternating. `--defer` overrides
+the body size above which prefetch entries are decoded only when read
+(`service.hooks.DEFER_ENTRIES_ABOVE`), to find where deferring starts to pay.
 """
 
 from __future__ import annotations
@@ -120,7 +123,12 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--floor", action="store_true", help="the benchmark's floor app instead")
+    parser.add_argument("--defer", choices=("auto", "always", "never"), default="auto")
     args = parser.parse_args()
+    if args.defer != "auto":
+        from service import hooks
+
+        hooks.DEFER_ENTRIES_ABOVE = -1 if args.defer == "always" else 1 << 62
     with tempfile.TemporaryDirectory() as data_dir:
         os.environ.update(
             {
@@ -135,6 +143,8 @@ def main() -> int:
         per_call = asyncio.run(_run(args.size, args.hook, args.calls, args.rounds, args.floor))
     calls = args.calls * args.rounds
     name = f"{'floor ' if args.floor else ''}{args.hook}/{args.size}"
+    if args.defer != "auto":
+        name += f" (defer {args.defer})"
     print(
         f"{name}: CPU per call min {min(per_call):.3f} ms, "
         f"median {statistics.median(per_call):.3f} ms ({args.rounds} x {args.calls}); "

@@ -29,11 +29,11 @@ from service.discovery import SERVICES, ServiceDefinition, discovery_document
 from service.dispatch import HookApp
 from service.feedback_store import FeedbackStore, StoreUnavailable
 from service.fhir import FhirClient
-from service.hooks import parse_body, read_hook_request, validate
+from service.hooks import parse_body, validate
 from service.logs import configure, log_event, where_it_failed
 from service.openapi import install_openapi
 from service.outcome import HTTPProblem, problem_response
-from service.prefetch import PrefetchUnavailable, resolve
+from service.prefetch import PrefetchUnavailable
 from service.protocol import FeedbackRequest
 
 GC_YOUNG_THRESHOLD = 100_000
@@ -133,16 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status = 500
         try:
             service = service_for(service_id)
-            hook_request = read_hook_request(service, await request.body())
-            fields["hookInstance"] = hook_request.hookInstance
-            resolved = await resolve(service.prefetch, hook_request, request.app.state.fhir)
-            fields["fetched"] = resolved.fetched
-            # Its resources are in `resolved` now: let the prefetch go, so that classify frees
-            # each resource once read (see mappings.classify, consume).
-            hook_request.prefetch = None
-            cards = pipeline.evaluate(
-                service, hook_request.context, resolved.resources, consume=True
-            )
+            body = await request.body()
+            cards = await pipeline.answer(service, body, request.app.state.fhir, log=fields)
             fields["cards"] = [
                 c.source.topic.code if c.source.topic else c.indicator for c in cards
             ]

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpx
+import msgspec
 import orjson
 
 _ERROR_SEVERITIES = {"error", "fatal", None}
@@ -38,6 +39,8 @@ def resources_of(value: Any) -> tuple[list[dict[str, Any]], str | None]:
 
     A Bundle's informational OperationOutcome entries are skipped; an error outcome, or an
     OperationOutcome in place of the data, raises OutcomeInPlace (the spec: treat as absent).
+    An entry's resource still encoded (`hooks.read_body`, `defer_entries`) is passed on as it is:
+    `hooks.EntryDecoder` looks for OperationOutcomes among those as it decodes them.
     """
     if not isinstance(value, dict):
         raise FhirError("not a FHIR resource")
@@ -52,6 +55,9 @@ def resources_of(value: Any) -> tuple[list[dict[str, Any]], str | None]:
     entries = value.get("entry")
     for entry in entries if isinstance(entries, list) else ():
         resource = entry.get("resource") if isinstance(entry, dict) else None
+        if resource.__class__ is msgspec.Raw:
+            found.append(resource)
+            continue
         if not isinstance(resource, dict):
             continue
         if resource.get("resourceType") == "OperationOutcome":

@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 
+from service import hooks
 from service.app import create_app
 from service.config import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Timings belong in the benchmark: a property test's first example may load the terminology or
+# meet a busy machine, which Hypothesis's default 200 ms deadline reported as a failure.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture
@@ -36,3 +43,13 @@ def settings(tmp_path: Path) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(params=["as-by-size", "all-deferred"])
+def entry_reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test both ways the hook endpoint reads a prefetch Bundle: as it does for a body of
+    the test's size (eagerly: test bodies are small), and with every Bundle entry left encoded
+    until read, as it does for large bodies (`service.hooks.DEFER_ENTRIES_ABOVE`)."""
+    if request.param == "all-deferred":
+        monkeypatch.setattr(hooks, "DEFER_ENTRIES_ABOVE", -1)
+    return request.param

@@ -22,6 +22,9 @@ from tests.service.builders import (
     patient,
 )
 
+# Each test runs with prefetch entries read eagerly and deferred (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("entry_reading")
+
 ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "service"
 PV = "/cds-services/ms-back-pain-patient-view"

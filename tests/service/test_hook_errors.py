@@ -7,6 +7,9 @@ from fastapi.testclient import TestClient
 
 from tests.service.builders import full_prefetch, hook_request
 
+# Each test runs with prefetch entries read eagerly and deferred (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("entry_reading")
+
 PV = "/cds-services/ms-back-pain-patient-view"
 OS = "/cds-services/ms-back-pain-order-select"
 SIGN = "/cds-services/ms-back-pain-order-sign"

@@ -18,6 +18,9 @@ from tests.service.builders import (
     patient,
 )
 
+# Each test runs with prefetch entries read eagerly and deferred (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("entry_reading")
+
 PV = "/cds-services/ms-back-pain-patient-view"
 TOKEN = "opaque-fhir-token-123"
 

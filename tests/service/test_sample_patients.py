@@ -18,6 +18,9 @@ from cards.content import CARDS
 from service.demo_fhir import DemoFhirStore, demo_fhir_router
 from service.samples import list_orders, list_samples, load_order
 
+# Each test runs with prefetch entries read eagerly and deferred (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("entry_reading")
+
 TODAY = date.today()
 USER = "Practitioner/COREPRACTITIONER1"
 LEADS = {f"**{text.lead}**": kind for kind, text in CARDS.items()}
