@@ -54,16 +54,23 @@ _StatusConcept = TypedDict(  # type: ignore[misc]
     total=False,
 )
 _Status = str | _StatusConcept | list[_StatusConcept] | None
+
+
+def _resource_shape(name: str, entry: str) -> Any:
+    """A prefetch value's shape, its Bundle entries being `entry` (a name, for recursion)."""
+    return TypedDict(  # type: ignore[misc]
+        name,
+        dict.fromkeys(RESOURCE_ELEMENTS | BUNDLE_ELEMENTS, Any)
+        | dict.fromkeys(STATUS_ELEMENTS, _Status)
+        | {"entry": f"list[{entry}] | None"},
+        total=False,
+    )
+
+
 _Entry = TypedDict(  # type: ignore[misc]
     "_Entry", {name: Any for name in ENTRY_ELEMENTS} | {"resource": "_Resource | None"}, total=False
 )
-_Resource = TypedDict(  # type: ignore[misc]
-    "_Resource",
-    {name: Any for name in RESOURCE_ELEMENTS | BUNDLE_ELEMENTS}
-    | dict.fromkeys(STATUS_ELEMENTS, _Status)
-    | {"entry": "list[_Entry] | None"},
-    total=False,
-)
+_Resource = _resource_shape("_Resource", "_Entry")
 
 
 # With `defer_entries`, a prefetch Bundle's entries keep their resource as it was sent (a
@@ -82,13 +89,7 @@ _DeferredEntry = TypedDict(  # type: ignore[misc]
     {name: Any for name in ENTRY_ELEMENTS} | {"resource": msgspec.Raw},
     total=False,
 )
-_DeferringResource = TypedDict(  # type: ignore[misc]
-    "_DeferringResource",
-    {name: Any for name in RESOURCE_ELEMENTS | BUNDLE_ELEMENTS}
-    | dict.fromkeys(STATUS_ELEMENTS, _Status)
-    | {"entry": "list[_DeferredEntry] | None"},
-    total=False,
-)
+_DeferringResource = _resource_shape("_DeferringResource", "_DeferredEntry")
 
 
 def _hook_body(name: str, prefetch_value: Any) -> Any:
