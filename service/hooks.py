@@ -80,9 +80,10 @@ _Resource = _resource_shape("_Resource", "_Entry")
 # object from memory twice; decoded one by one, each is read and freed while still in the
 # caches, and the next one reuses its memory. The price is a second pass over each entry's bytes
 # (cachegrind, 5,000 resources: 22 % more instructions, 92 % fewer misses of an 8 MB last-level
-# cache). `bench/asgi.py --defer always|never`, alternating: 6.4 MB bodies 12-25 % faster
-# deferred, 2.5 MB 16-18 %, 1.3 MB 4 % slower on a quiet machine and 20 % faster on a busy one,
-# 0.6 MB no clear difference. Smaller bodies, whose objects fit in the caches, are decoded at once.
+# cache). `bench/asgi.py --defer always|never`, alternating on a busy machine: 6.4 MB bodies 13 %
+# faster deferred, 2.5 MB 16 %, 1.3 MB 13 %, 0.6 MB within the noise (a scratch harness on a
+# quieter machine: 1.3 MB 4 % and 0.6 MB 13 % slower). Smaller bodies, whose objects fit in the
+# caches, are decoded at once (docs/performance.md, round 5).
 DEFER_ENTRIES_ABOVE = 1024 * 1024
 _DeferredEntry = TypedDict(  # type: ignore[misc]
     "_DeferredEntry",
