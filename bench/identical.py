@@ -86,7 +86,7 @@ def _evaluate_directly(entry: dict[str, Any], resources: list[dict[str, Any]]) -
     pid = resources[0]["id"]
     bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
     body = orjson.dumps({"prefetch": {"chart": bundle}})
-    defer = len(body) > hooks.DEFER_ENTRIES_ABOVE
+    defer = hooks.defers_entries(body)
     decoded = hooks.read_body(body, defer_entries=defer)
     resources = [e["resource"] for e in decoded["prefetch"]["chart"]["entry"]]
     context: dict[str, Any] = {"userId": "Practitioner/x", "patientId": pid}

@@ -44,7 +44,7 @@ def _complete(coroutine: Any) -> Any:
 def stages(service_id: str, body: bytes) -> dict[str, float]:
     """The hook endpoint's steps (service.app.call_service) without HTTP, timed one by one."""
     service = SERVICES[service_id]
-    defer = len(body) > hooks.DEFER_ENTRIES_ABOVE  # as pipeline.answer reads it
+    defer = hooks.defers_entries(body)
     marks = [time.perf_counter()]
     request = hooks.read_hook_request(service, body, defer_entries=defer)
     marks.append(time.perf_counter())

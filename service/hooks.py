@@ -85,6 +85,13 @@ _Resource = _resource_shape("_Resource", "_Entry")
 # quieter machine: 1.3 MB 4 % and 0.6 MB 13 % slower). Smaller bodies, whose objects fit in the
 # caches, are decoded at once (docs/performance.md, round 5).
 DEFER_ENTRIES_ABOVE = 1024 * 1024
+
+
+def defers_entries(raw: bytes) -> bool:
+    """Whether a body this size is read with its entries left encoded (`DEFER_ENTRIES_ABOVE`)."""
+    return len(raw) > DEFER_ENTRIES_ABOVE
+
+
 _DeferredEntry = TypedDict(  # type: ignore[misc]
     "_DeferredEntry",
     {name: Any for name in ENTRY_ELEMENTS} | {"resource": msgspec.Raw},

@@ -88,7 +88,7 @@ async def answer(
     `log` receives the hook instance and the keys fetched, for the hook's log line, as soon as
     they are known. Raises `HTTPProblem` (400) and `PrefetchUnavailable` (412).
     """
-    defer = len(body) > hooks.DEFER_ENTRIES_ABOVE
+    defer = hooks.defers_entries(body)
     while True:
         request = hooks.read_hook_request(service, body, defer_entries=defer)
         log["hookInstance"] = request.hookInstance
