@@ -11,6 +11,7 @@ Run with `-s` to see the table of faults, outcomes and times (docs/reliability.m
 from __future__ import annotations
 
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,6 +176,30 @@ def test_token_goes_to_the_fhir_server(app_client: TestClient, server: FaultServ
         "Observation",
         "Patient/pat-1",
     ]
+
+
+class _CountingFinder:
+    """A meta path finder that only records which modules were looked for."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        self.names.append(name)
+
+
+def test_fetching_looks_for_no_module(app_client: TestClient, server: FaultServer) -> None:
+    # A failed import is not cached: were a module httpcore asks for (sniffio) missing, every
+    # fetch would search sys.path for it again.
+    assert _call(app_client, _request(server.base("healthy")))[0].status_code == 200
+    finder = _CountingFinder()
+    sys.meta_path.insert(0, finder)
+    try:
+        response, _ = _call(app_client, _request(server.base("healthy")))
+    finally:
+        sys.meta_path.remove(finder)
+    assert response.status_code == 200
+    assert finder.names == []
 
 
 def test_endless_next_links_stop_at_the_page_limit(
