@@ -150,6 +150,12 @@ def table(results: dict[str, Any]) -> str:
             f"sum {np['sum_of_queries_ms']:.1f} ms -> {np['ratio_to_slowest']:.2f} x slowest "
             f"(<= {TARGET_FETCH}) {_mark(np['ratio_to_slowest'] <= TARGET_FETCH)}",
         ]
+        if "bare_client_concurrent_ms" in np:
+            lines.append(
+                f"  the same queries together from a bare httpx client: "
+                f"{np['bare_client_concurrent_ms']:.1f} ms -> "
+                f"{np['bare_client_ratio_to_slowest']:.2f} x slowest"
+            )
     single = results.get("single_call_ms")
     if single:
         lines.append(
