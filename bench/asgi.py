@@ -1,14 +1,16 @@
 """The whole application per request, without sockets: CPU time of direct ASGI calls.
 
     .venv/bin/python bench/asgi.py [--size 50] [--hook patient-view] [--calls 2000] [--floor]
-                                   [--defer auto|always|never]
+                                   [--defer auto|always|never] [--auth ES384|RS384]
 
 Runs the app's lifespan (auth off, a temporary SQLite database) and calls it as uvicorn would,
 with one `http.request` message, so the figure holds everything the service adds to the
 handler's work (middlewares, routing, dependencies, the log line, the response) and nothing of
 the network. Compare two trees by running this script from each, alternating. `--defer` overrides
 the body size above which prefetch entries are decoded only when read
-(`service.hooks.DEFER_ENTRIES_ABOVE`), to find where deferring starts to pay.
+(`service.hooks.DEFER_ENTRIES_ABOVE`), to find where deferring starts to pay. `--auth` runs
+the app with `MSCDS_AUTH=jwt` and one trusted issuer (an inline JWK Set, the in-process replay
+cache), each call carrying its own token signed beforehand, so the figure includes verifying it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,9 @@ def _gc_timer(phase: str, info: dict[str, int]) -> None:
         _GC.append(time.perf_counter() - _gc_started)
 
 
-async def _measure(app: Any, path: str, body: bytes, calls: int, rounds: int) -> list[float]:
+async def _measure(
+    app: Any, path: str, body: bytes, calls: int, rounds: int, tokens: Iterator[bytes] | None = None
+) -> list[float]:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -70,19 +75,26 @@ async def _measure(app: Any, path: str, body: bytes, calls: int, rounds: int) ->
         if message["type"] == "http.response.start":
             status.append(message["status"])
 
+    headers = scope["headers"]
+    scopes = [dict(scope) for _ in range(calls)]
     per_call = []
     _GC.clear()
     for _ in range(rounds):
+        if tokens is not None:  # signed beforehand: verifying is measured, signing is not
+            for each in scopes:
+                each["headers"] = [*headers, (b"authorization", b"Bearer " + next(tokens))]
         started = time.process_time()
-        for _ in range(calls):
-            await app(dict(scope), receive, send)
+        for each in scopes:
+            await app(dict(each), receive, send)
         per_call.append((time.process_time() - started) / calls * 1000)
     if set(status) != {200}:
         raise SystemExit(f"unexpected statuses {sorted(set(status))}")
     return per_call
 
 
-async def _run(size: int, hook: str, calls: int, rounds: int, floor: bool) -> list[float]:
+async def _run(
+    size: int, hook: str, calls: int, rounds: int, floor: bool, tokens: Iterator[bytes] | None
+) -> list[float]:
     from bench.patients import hook_request, patient_resources
     from service.app import create_app
     from service.discovery import discovery_document
@@ -108,8 +120,8 @@ async def _run(size: int, hook: str, calls: int, rounds: int, floor: bool) -> li
         raise SystemExit(f"start-up failed: {started}")
     try:
         path = f"/cds-services/{entry['id']}"
-        await _measure(app, path, body, max(10, calls // 10), 1)  # warm up
-        return await _measure(app, path, body, calls, rounds)
+        await _measure(app, path, body, max(10, calls // 10), 1, tokens)  # warm up
+        return await _measure(app, path, body, calls, rounds, tokens)
     finally:
         await lifespan_messages.put({"type": "lifespan.shutdown"})
         await replies.get()
@@ -124,6 +136,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--floor", action="store_true", help="the benchmark's floor app instead")
     parser.add_argument("--defer", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--auth", choices=("ES384", "RS384"), help="verify a JWT on every call")
     args = parser.parse_args()
     if args.defer != "auto":
         from service import hooks
@@ -138,13 +151,25 @@ def main() -> int:
                 "MSCDS_MAX_BODY_BYTES": str(64 * 1024 * 1024),
             }
         )
+        tokens = None
+        if args.auth:
+            from bench.tokens import Issuer, service_id
+
+            issuer = Issuer(args.auth)
+            os.environ.update(issuer.settings())
+            path = f"/cds-services/{service_id(args.hook)}"
+            tokens = issuer.tokens(path, args.calls * (args.rounds + 1))
         gc.collect()
         gc.callbacks.append(_gc_timer)
-        per_call = asyncio.run(_run(args.size, args.hook, args.calls, args.rounds, args.floor))
+        per_call = asyncio.run(
+            _run(args.size, args.hook, args.calls, args.rounds, args.floor, tokens)
+        )
     calls = args.calls * args.rounds
     name = f"{'floor ' if args.floor else ''}{args.hook}/{args.size}"
     if args.defer != "auto":
         name += f" (defer {args.defer})"
+    if args.auth:
+        name += f" (JWT {args.auth})"
     print(
         f"{name}: CPU per call min {min(per_call):.3f} ms, "
         f"median {statistics.median(per_call):.3f} ms ({args.rounds} x {args.calls}); "
