@@ -224,7 +224,13 @@ class ResourceIndex(Mapping[str, dict[str, Any]]):
 
     def _index(self) -> dict[str, dict[str, Any]]:
         if self._by_id is None:
-            kind = self._kind
+            kind, items, decode = self._kind, self._resources, self._decode
+            if decode is not None and items.__class__ is list:
+                # In place, as classify decodes them: an index built mid-read (a reference
+                # followed) must not leave the rest to be decoded a second time.
+                for i, item in enumerate(items):
+                    if item is not None and item.__class__ is not dict:
+                        items[i] = decode(item)
             self._by_id = {
                 rid: r
                 for r in resource_list(self._resources, self._decode)

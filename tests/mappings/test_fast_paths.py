@@ -121,3 +121,25 @@ def test_an_encoded_medication_is_found_for_a_request_read_before_it() -> None:
     # without a decoder, a resource left encoded is not read
     profile = classify([by_reference, Encoded(baclofen)], today=TODAY, patient_id=PATIENT)
     assert not any("baclofen" in m.ingredients for m in profile.meds)
+
+
+def test_each_encoded_resource_is_decoded_once_when_a_reference_is_followed_mid_read() -> None:
+    # The request names its Medication by reference, so the index of Medications is built
+    # while the entries after it are still encoded; classify then reads those same entries.
+    decoded: list[Any] = []
+
+    def counting(item: Any) -> Any:
+        if item.__class__ is Encoded:
+            decoded.append(item)
+        return _decode(item)
+
+    later = [Encoded(back_pain), Encoded(baclofen)]
+    for consume in (False, True):
+        decoded.clear()
+        resources = [by_reference, *later]
+        profile = classify(
+            resources, today=TODAY, patient_id=PATIENT, consume=consume, decode=counting
+        )
+        assert [m.ingredients for m in profile.meds] == [("baclofen",)]
+        assert profile.has_back_pain
+        assert sorted(map(id, decoded)) == sorted(map(id, later))
