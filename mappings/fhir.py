@@ -233,7 +233,7 @@ class ResourceIndex(Mapping[str, dict[str, Any]]):
                         items[i] = decode(item)
             self._by_id = {
                 rid: r
-                for r in resource_list(self._resources, self._decode)
+                for r in resource_list(items)
                 if r.get("resourceType") == kind and (rid := resource_id(r)) is not None
             }
         return self._by_id
