@@ -84,15 +84,20 @@ async def answer(
 
     A body above `hooks.DEFER_ENTRIES_ABOVE` is read with its Bundle entries left encoded, each
     decoded when mappings reads it (`hooks.EntryDecoder`); when one of them needs the eager
-    reading (an OperationOutcome, say) the call is answered again from the body the eager way.
-    `log` receives the hook instance and the keys fetched, for the hook's log line, as soon as
-    they are known. Raises `HTTPProblem` (400) and `PrefetchUnavailable` (412).
+    reading (an OperationOutcome, say) the call is answered again from the body the eager way,
+    with what the first reading fetched from the FHIR server. `log` receives the hook instance
+    and the keys fetched, for the hook's log line, as soon as they are known. Raises
+    `HTTPProblem` (400) and `PrefetchUnavailable` (412).
     """
     defer = hooks.defers_entries(body)
+    # what the first reading fetched, by query, for a second reading to reuse
+    fetched: dict[str, list[dict[str, Any]]] | None = {} if defer else None
     while True:
         request = hooks.read_hook_request(service, body, defer_entries=defer)
         log["hookInstance"] = request.hookInstance
-        resolved = await resolve(service.prefetch, request, client, offline=offline)
+        resolved = await resolve(
+            service.prefetch, request, client, offline=offline, earlier=fetched
+        )
         log["fetched"] = resolved.fetched
         # Its resources are in `resolved` now: let the prefetch go, so that classify frees
         # each resource once read (see mappings.classify, consume).

@@ -47,11 +47,14 @@ async def resolve(
     client: FhirClient | None,
     *,
     offline: bool = False,
+    earlier: dict[str, list[dict[str, Any]]] | None = None,
 ) -> Resolved:
     """All resources the templates ask for; raise PrefetchUnavailable when some cannot be had.
 
     With `offline=True` (the `evaluate` command) nothing is fetched: absent keys are recorded in
-    `missing` and treated as empty.
+    `missing` and treated as empty. `earlier` holds the answers to queries this hook call has
+    already made, by query, and receives the new ones: a call answered a second time
+    (`pipeline.answer`) asks the FHIR server nothing twice.
     """
     prefetch = request.prefetch or {}
     resolved = Resolved()
@@ -85,8 +88,10 @@ async def resolve(
         raise PrefetchUnavailable(reasons)
     assert client is not None and request.fhirServer is not None
     token = request.fhirAuthorization.access_token if request.fhirAuthorization else None
+    known = {} if earlier is None else earlier
     results = await asyncio.gather(
-        *(_run(client, request.fhirServer, job, token) for job in todo), return_exceptions=True
+        *(_run(client, request.fhirServer, job, token, known) for job in todo),
+        return_exceptions=True,
     )
     for job, result in zip(todo, results, strict=True):
         if isinstance(result, FhirError):
@@ -96,6 +101,8 @@ async def resolve(
         else:
             resolved.resources.extend(result)
             resolved.fetched.append(job.key)
+            if job.query is not None:
+                known[job.query] = result
     if reasons:
         raise PrefetchUnavailable(reasons)
     return resolved
@@ -115,8 +122,18 @@ def _unfetchable(
     }
 
 
-async def _run(client: FhirClient, base: str, job: _Fetch, token: str | None) -> list[dict]:
+async def _run(
+    client: FhirClient,
+    base: str,
+    job: _Fetch,
+    token: str | None,
+    known: dict[str, list[dict[str, Any]]],
+) -> list[dict]:
+    # A page followed from the prefetch is not kept: it goes on from entries that a deferred
+    # reading may have left encoded, and the second reading reads them again.
     if job.next_url is not None:
         return await client.follow(base, job.next_url, token, list(job.have))
     assert job.query is not None
+    if job.query in known:
+        return known[job.query]
     return await client.fetch(base, job.query, token)

@@ -119,6 +119,24 @@ def test_bundle_with_error_outcome_entry_is_fetched(
     assert route.call_count == 1
 
 
+@pytest.mark.parametrize("severity", ["information", "error"])
+def test_an_outcome_entry_beside_a_missing_key_fetches_each_query_once(
+    client: TestClient, fhir: respx.MockRouter, severity: str
+) -> None:
+    # Read deferred, the outcome entry is seen only once the fetched conditions are being
+    # classified, and the call is answered again the eager way: without fetching them again.
+    prefetch = full_prefetch()
+    del prefetch["conditions"]
+    prefetch["medicationRequests"] = bundle(
+        {"resourceType": "OperationOutcome", "issue": [{"severity": severity}]}
+    )
+    conditions = fhir.get("/Condition").respond(json=bundle(MS, LOW_BACK_PAIN))
+    requests = fhir.get("/MedicationRequest").respond(json=bundle())
+    assert summaries(client.post(PV, json=hook_request(prefetch=prefetch)))
+    assert conditions.call_count == 1
+    assert requests.call_count == (1 if severity == "error" else 0)
+
+
 def test_paginated_prefetch_follows_next_links(client: TestClient, fhir: respx.MockRouter) -> None:
     prefetch = full_prefetch()
     prefetch["conditions"] = bundle(
