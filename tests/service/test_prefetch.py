@@ -123,8 +123,9 @@ def test_bundle_with_error_outcome_entry_is_fetched(
 def test_an_outcome_entry_beside_a_missing_key_fetches_each_query_once(
     client: TestClient, fhir: respx.MockRouter, severity: str
 ) -> None:
-    # Read deferred, the outcome entry is seen only once the fetched conditions are being
-    # classified, and the call is answered again the eager way: without fetching them again.
+    # Read deferred, the outcome entry is found only while the chart is classified, after the
+    # missing conditions were fetched; the call is then answered again the eager way, which
+    # must not fetch them again.
     prefetch = full_prefetch()
     del prefetch["conditions"]
     prefetch["medicationRequests"] = bundle(
