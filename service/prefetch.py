@@ -101,8 +101,6 @@ async def resolve(
         else:
             resolved.resources.extend(result)
             resolved.fetched.append(job.key)
-            if job.query is not None:
-                known[job.query] = result
     if reasons:
         raise PrefetchUnavailable(reasons)
     return resolved
@@ -134,6 +132,6 @@ async def _run(
     if job.next_url is not None:
         return await client.follow(base, job.next_url, token, list(job.have))
     assert job.query is not None
-    if job.query in known:
-        return known[job.query]
-    return await client.fetch(base, job.query, token)
+    if job.query not in known:
+        known[job.query] = await client.fetch(base, job.query, token)
+    return known[job.query]
