@@ -56,8 +56,22 @@ def new_evidence(
 
 
 @dataclass(frozen=True, slots=True)
+class DailyDose:
+    """The most a medication's instructions allow a day, per ingredient, and how it was worked
+    out (quoted on cards, so a clinician can check the arithmetic)."""
+
+    mg: Mapping[str, float]  # ingredient -> mg a day
+    how: str  # e.g. "16 mg 3 times a day = 48 mg/day"
+
+
+@dataclass(frozen=True, slots=True)
 class Medication:
-    """An active medication (or a draft order's medication), resolved to ingredients and classes."""
+    """An active medication (or a draft order's medication), resolved to ingredients and classes.
+
+    `route` says whether the safety checks read it: "systemic" (the default when nothing says
+    otherwise), "local" (eye, ear, skin, nose: no systemic check applies) or "intrathecal" (a
+    baclofen pump: its own state).
+    """
 
     resource: str  # "MedicationRequest/abc"
     display: str
@@ -65,6 +79,14 @@ class Medication:
     classes: frozenset[str]  # e.g. {"antispasticity"}
     status: str
     evidence: Evidence
+    route: str = "systemic"
+    dose_form: str = ""  # RxNorm dose form when known, e.g. "Otic Solution"
+    daily: DailyDose | None = None
+    reasons: frozenset[str] = frozenset()  # concepts of reasonCode / reasonReference
+
+    @property
+    def systemic(self) -> bool:
+        return self.route == "systemic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +107,28 @@ class RedFlag:
     label: str  # e.g. "Cauda equina syndrome"
     hard: bool
     evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Pregnancy:
+    """A current pregnancy; `weeks` of gestation today when the chart says (else None)."""
+
+    weeks: float | None
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Kidney:
+    """Kidney state from Conditions and procedures (CKD stage, end-stage disease, dialysis).
+
+    `egfr_below` is the bound the codes put on eGFR (CKD stage 4: below 30); `overrides` is True
+    when it holds whatever a measured eGFR says (dialysis, end-stage disease).
+    """
+
+    egfr_below: float
+    overrides: bool
+    label: str
+    evidence: tuple[Evidence, ...]
 
 
 class Duration(StrEnum):
@@ -133,6 +177,14 @@ class PainProfile:
     age: int | None = None
     egfr: Measurement | None = None
     pain_documented: tuple[Evidence, ...] = ()
+    # Pain scores of any value (0/10 included): pain was asked about, even if there is none.
+    pain_assessed: tuple[Evidence, ...] = ()
+    # Medications that no systemic check reads: local products and intrathecal baclofen.
+    other_route_meds: tuple[Medication, ...] = ()
+    kidney: Kidney | None = None
+    pregnancy: Pregnancy | None = None
+    lactation: tuple[Evidence, ...] = ()
+    deceased: bool = False
 
     @property
     def has_ms(self) -> bool:
@@ -165,6 +217,10 @@ class PainProfile:
 
     def takes(self, ingredient: str) -> bool:
         return any(ingredient in m.ingredients for m in self.meds)
+
+    def by_route(self, route: str) -> tuple[Medication, ...]:
+        """Medications of a route other than systemic ("local", "intrathecal")."""
+        return tuple(m for m in self.other_route_meds if m.route == route)
 
 
 _SYSTEM_NAMES = {
