@@ -18,11 +18,13 @@ from pathlib import Path
 
 from mappings import concepts as rule_concepts
 from mappings.errors import DataError
+from mappings.knowledge import load_knowledge
 from mappings.terminology import CodeEntry, Concept, Source, Terminology, normalise_code
 from mappings.text import PhraseError, TextMatcher, compile_phrase, split_phrases
 
 DATA_DIR = Path(__file__).parent / "data"
 DATA_DIR_ENV = "MAPPINGS_DATA_DIR"  # overrides DATA_DIR (tests, local deployments)
+KNOWLEDGE_DIR = "medication_safety"  # the safety tables, beside the value sets (mappings.knowledge)
 
 CATEGORIES = frozenset(
     {
@@ -149,6 +151,7 @@ def _load_concepts(term: Terminology, path: Path) -> dict[str, tuple[list[str], 
         *rule_concepts.RISK_FACTORS,
         *rule_concepts.MS_COMMON_FINDINGS,
         *rule_concepts.SAFETY_FINDINGS,
+        *rule_concepts.STATE_CONCEPTS,
         *rule_concepts.ORDER_KINDS,
     )
     for cid in required:
@@ -218,7 +221,7 @@ def _load_value_set(term: Terminology, path: Path) -> None:
 
 
 def _load_products(term: Terminology, path: Path) -> None:
-    columns = ("rxcui", "tty", "name", "ingredient_rxcui", "ingredient", "source")
+    columns = ("rxcui", "tty", "name", "ingredient_rxcui", "ingredient", "source", "dose_form")
     _require(path, columns)
     term.sources[path.name] = _source(path)
     ingredients: dict[str, list[str]] = {}
@@ -238,7 +241,40 @@ def _load_products(term: Terminology, path: Path) -> None:
         if row["tty"] != "product" or rxcui not in term.product_names:
             term.product_names[rxcui] = row["name"]
             term.product_tty[rxcui] = row["tty"]
+        if row["dose_form"]:
+            term.product_dose_forms[rxcui] = row["dose_form"]
     term.product_ingredients = {k: tuple(v) for k, v in ingredients.items()}
+
+
+def _load_knowledge(term: Terminology, directory: Path) -> None:
+    """The medication-safety tables, and each product's route (a brand's when all its products
+    are local: Flector, Solaraze)."""
+    concepts = set(term.concepts)
+    ingredients = set(term.ingredient_classes)
+    classes = set(rule_concepts.DRUG_CLASSES)
+    term.knowledge = knowledge = load_knowledge(directory, ingredients, classes, concepts)
+    known = set(knowledge.dose_form_names)
+    for rxcui, form in term.product_dose_forms.items():
+        if form not in known:
+            raise DataError(
+                "rxnorm_products.csv", None, f"{rxcui}: dose form {form!r} not in routes.csv"
+            )
+        route = knowledge.route_of_form(form, term.product_ingredients[rxcui])
+        if route is not None:
+            term.product_routes[rxcui] = route
+    brands = {term.product_names[r]: r for r, tty in term.product_tty.items() if tty == "BN"}
+    by_brand: dict[str, set[str]] = {}
+    for rxcui, route in term.product_routes.items():
+        name = term.product_names[rxcui]
+        if name.endswith("]") and "[" in name:
+            brand = name[name.rindex("[") + 1 : -1]
+            if brand in brands:
+                by_brand.setdefault(brands[brand], set()).add(route)
+    for rxcui, routes in by_brand.items():
+        # Only a brand that is local in every product is read as local (Flector, Solaraze); an
+        # intrathecal-only brand today may have had oral products (Lioresal): words decide it.
+        if routes == {"local"}:
+            term.product_routes[rxcui] = "local"
 
 
 def _load_drug_classes(term: Terminology, path: Path) -> dict[str, list[str]]:
@@ -328,6 +364,7 @@ def build_terminology(data_dir: Path) -> Terminology:
     _load_products(term, data_dir / "rxnorm_products.csv")
     synonyms = _load_drug_classes(term, data_dir / "drug_classes.csv")
     _index_drug_names(term, synonyms)
+    _load_knowledge(term, data_dir / KNOWLEDGE_DIR)
     term.prefix_lengths = {
         url: tuple(sorted({len(k) for k in codes}, reverse=True))
         for url, codes in term.prefix.items()

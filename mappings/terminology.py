@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from mappings.knowledge import Knowledge
 from mappings.text import TextMatcher
 
 _MAX_REMEMBERED = 50_000  # answers kept by `Terminology.lookup` and by `drug_mentions`
@@ -74,6 +75,9 @@ class Terminology:
     product_ingredients: dict[str, tuple[str, ...]] = field(default_factory=dict)
     product_names: dict[str, str] = field(default_factory=dict)
     product_tty: dict[str, str] = field(default_factory=dict)
+    product_dose_forms: dict[str, str] = field(default_factory=dict)  # rxcui -> RxNorm dose form
+    product_routes: dict[str, str] = field(default_factory=dict)  # rxcui -> systemic/local/...
+    knowledge: Knowledge = field(default_factory=Knowledge)
     ingredient_classes: dict[str, frozenset[str]] = field(default_factory=dict)
     drug_names: re.Pattern[str] | None = None
     drug_name_ingredients: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -1,0 +1,370 @@
+"""Medication-safety knowledge as reviewed data: routes, interactions, state rules, dose limits.
+
+Read from `mappings/data/medication_safety/*.csv`, one row per fact, each row citing its source
+and review date. Rule code in `cards/` reads these tables and holds no drug lists of its own, so a
+clinician reviews the facts here (or in the generated `docs/safety-rules.md`) without reading
+Python, and adding a CYP1A2 inhibitor is a one-row change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from mappings.errors import DataError
+from mappings.text import PhraseError, compile_phrase
+
+SEVERITIES = ("contraindicated", "avoid", "caution")
+ROUTE_CLASSES = frozenset({"systemic", "local", "intrathecal"})
+ROUTE_KINDS = frozenset({"dose_form", "route_code", "word"})
+# Derived patient states a table may name besides concept ids (docs/safety-rules.md explains each).
+NAMED_STATES = frozenset({"pregnant", "lactating", "dialysis", "adult"})
+# The cards that report a contraindicated pair (the `card` column); a test checks each exists.
+INTERACTION_CARDS = frozenset({"tizanidine-interaction", "drug-interaction"})
+_MEASURED = re.compile(r"^(age|egfr|pregnancy_weeks)(<|>=)(\d+(?:\.\d+)?)$")
+_REVIEWED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Only this much of any one text is read for route words: a drug's name is short.
+_MAX_TEXT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class DrugRef:
+    """`ingredient:<name>` or `class:<name>` as written in a table."""
+
+    kind: str  # "ingredient" or "class"
+    name: str
+
+    def matches(self, ingredients: Iterable[str], classes: Iterable[str]) -> bool:
+        return self.name in (ingredients if self.kind == "ingredient" else classes)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One patient-state condition: `age>=65`, `egfr<30`, `pregnant`, or a concept id."""
+
+    name: str  # "age", "egfr", "pregnancy_weeks", a named state or a concept id
+    op: str = ""  # "<" or ">=" for measured conditions
+    value: float = 0.0
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.op}{self.value:g}" if self.op else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """Where a fact came from: file, line, source and review date."""
+
+    file: str
+    line: int
+    source: str
+    reviewed: date
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    a: DrugRef
+    b: DrugRef
+    severity: str
+    card: str  # the card kind that reports a contraindicated pair, else ""
+    not_if: DrugRef | None
+    effect: str
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class StateRule:
+    drug: DrugRef
+    state: tuple[Condition, ...]
+    severity: str
+    effect: str
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class DoseLimit:
+    ingredient: str
+    state: tuple[Condition, ...]  # () for "adult"
+    max_mg_per_day: float
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class Indication:
+    drug: DrugRef
+    competing: str  # concept id
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    kind: str
+    value: str
+    ingredient: str
+    route: str
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class KidneyCode:
+    concept: str
+    egfr_below: float
+    overrides: bool
+    label: str
+    row: Row
+
+
+@dataclass(slots=True)
+class Knowledge:
+    """The medication-safety tables, validated and indexed."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    state_rules: list[StateRule] = field(default_factory=list)
+    dose_limits: list[DoseLimit] = field(default_factory=list)
+    indications: list[Indication] = field(default_factory=list)
+    routes: list[RouteRule] = field(default_factory=list)
+    kidney_codes: list[KidneyCode] = field(default_factory=list)
+    sources: dict[str, tuple[str, date]] = field(default_factory=dict)  # file -> (source, version)
+    _dose_forms: dict[tuple[str, str], str] = field(default_factory=dict)
+    _route_codes: dict[str, str] = field(default_factory=dict)
+    _words: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
+
+    @property
+    def dose_form_names(self) -> tuple[str, ...]:
+        """Every dose form the tables know, longest first (for reading them off product names)."""
+        return tuple(sorted({f for f, _ in self._dose_forms}, key=len, reverse=True))
+
+    def route_of_form(self, dose_form: str, ingredients: Sequence[str]) -> str | None:
+        return _per_ingredient(self._dose_forms, dose_form, ingredients)
+
+    def route_of_code(self, code: str) -> str | None:
+        return self._route_codes.get(code.strip())
+
+    def route_of_words(self, texts: Iterable[str], ingredients: Sequence[str]) -> str | None:
+        """The route a drug's words say (an ingredient-specific row wins), or None."""
+        generic: str | None = None
+        for text in texts:
+            text = text[:_MAX_TEXT]
+            for pattern, ingredient, route in self._words:
+                if ingredient and ingredient not in ingredients:
+                    continue
+                if pattern.search(text) is None:
+                    continue
+                if ingredient:
+                    return route
+                generic = generic or route
+        return generic
+
+    def interactions_for(self, ingredients: Sequence[str], classes: Iterable[str]):
+        """(row, the side the drug matched, the other side) for each row naming the drug."""
+        classes = frozenset(classes)
+        for row in self.interactions:
+            if row.a.matches(ingredients, classes):
+                yield row, row.b
+            elif row.b.matches(ingredients, classes):
+                yield row, row.a
+
+
+def _per_ingredient(table: Mapping[tuple[str, str], str], key: str, ingredients: Sequence[str]):
+    for ingredient in ingredients:
+        found = table.get((key, ingredient))
+        if found is not None:
+            return found
+    return table.get((key, ""))
+
+
+_SOURCE_LINE = re.compile(r"^#\s*source:\s*(?P<source>.+?)\s*;\s*version:\s*(?P<version>.+?)\s*$")
+
+
+def _read(path: Path, columns: tuple[str, ...]) -> tuple[tuple[str, date], list[tuple[int, dict]]]:
+    import csv
+
+    name = path.name
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(name, None, f"cannot read: {exc}") from exc
+    match = _SOURCE_LINE.match(lines[0]) if lines else None
+    if match is None:
+        raise DataError(name, 1, "first line must be '# source: ...; version: YYYY-MM-DD'")
+    try:
+        version = date.fromisoformat(match["version"])
+    except ValueError as exc:
+        raise DataError(name, 1, f"version {match['version']!r} is not a date") from exc
+    rows: list[tuple[int, dict]] = []
+    header: list[str] | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = [c.strip() for c in next(csv.reader([line]))]
+        if header is None:
+            header = cells
+            if tuple(header) != columns:
+                raise DataError(name, number, f"header must be {','.join(columns)}")
+            continue
+        if len(cells) != len(header):
+            raise DataError(name, number, f"expected {len(header)} columns, found {len(cells)}")
+        row = dict(zip(header, cells, strict=True))
+        for column in ("source", "reviewed"):
+            if not row[column]:
+                raise DataError(name, number, f"{column} is required: every fact cites its source")
+        if not _REVIEWED.match(row["reviewed"]):
+            raise DataError(name, number, f"reviewed {row['reviewed']!r} is not YYYY-MM-DD")
+        rows.append((number, row))
+    if header is None:
+        raise DataError(name, None, "no header row")
+    return (match["source"], version), rows
+
+
+class _Checker:
+    """Validates the names a row uses against the terminology."""
+
+    def __init__(self, ingredients: set[str], classes: set[str], concepts: set[str]) -> None:
+        self.ingredients, self.classes, self.concepts = ingredients, classes, concepts
+
+    def drug(self, file: str, line: int, text: str) -> DrugRef:
+        kind, _, name = text.partition(":")
+        name = name.strip().lower()
+        known = (
+            self.ingredients if kind == "ingredient" else self.classes if kind == "class" else None
+        )
+        if known is None:
+            raise DataError(file, line, f"{text!r}: write ingredient:<name> or class:<name>")
+        if name not in known:
+            raise DataError(file, line, f"unknown {kind} {name!r}")
+        return DrugRef(kind, name)
+
+    def state(self, file: str, line: int, text: str) -> tuple[Condition, ...]:
+        out: list[Condition] = []
+        for part in text.split("&"):
+            part = part.strip()
+            measured = _MEASURED.match(part)
+            if measured:
+                out.append(Condition(measured[1], measured[2], float(measured[3])))
+            elif part in NAMED_STATES or part in self.concepts:
+                out.append(Condition(part))
+            else:
+                raise DataError(file, line, f"unknown patient state {part!r}")
+        return tuple(c for c in out if c.name != "adult")
+
+    def severity(self, file: str, line: int, text: str) -> str:
+        if text not in SEVERITIES:
+            raise DataError(file, line, f"severity must be one of {', '.join(SEVERITIES)}")
+        return text
+
+
+def load_knowledge(
+    directory: Path, ingredients: set[str], classes: set[str], concepts: set[str]
+) -> Knowledge:
+    """Read and validate the tables in `directory`; raises DataError naming file and line."""
+    if not directory.is_dir():
+        raise DataError(str(directory), None, "medication-safety directory not found")
+    check = _Checker(ingredients, classes, concepts)
+    k = Knowledge()
+
+    def rows(name: str, columns: tuple[str, ...]):
+        path = directory / name
+        if not path.is_file():
+            raise DataError(name, None, f"missing from {directory}")
+        version, found = _read(path, columns)
+        k.sources[name] = version
+        for number, row in found:
+            yield number, row, Row(name, number, row["source"], date.fromisoformat(row["reviewed"]))
+
+    columns = ("kind", "value", "ingredient", "route", "source", "reviewed")
+    for n, r, where in rows("routes.csv", columns):
+        if r["kind"] not in ROUTE_KINDS or r["route"] not in ROUTE_CLASSES or not r["value"]:
+            raise DataError(where.file, n, "kind, value or route not recognised")
+        ingredient = r["ingredient"].lower()
+        if ingredient and ingredient not in ingredients:
+            raise DataError(where.file, n, f"unknown ingredient {ingredient!r}")
+        rule = RouteRule(r["kind"], r["value"], ingredient, r["route"], where)
+        k.routes.append(rule)
+        if rule.kind == "dose_form":
+            k._dose_forms[(rule.value, ingredient)] = rule.route
+        elif rule.kind == "route_code":
+            k._route_codes[rule.value] = rule.route
+        else:
+            try:
+                pattern = re.compile(rf"(?<!\w){compile_phrase(rule.value)}(?!\w)", re.IGNORECASE)
+            except (PhraseError, re.error) as exc:
+                raise DataError(where.file, n, f"bad phrase {rule.value!r}: {exc}") from exc
+            k._words.append((pattern, ingredient, rule.route))
+
+    columns = ("a", "b", "severity", "card", "not_if", "effect", "source", "reviewed")
+    for n, r, where in rows("interactions.csv", columns):
+        severity = check.severity(where.file, n, r["severity"])
+        if (severity == "contraindicated") != bool(r["card"]):
+            raise DataError(where.file, n, "card is required for, and only for, contraindicated")
+        if r["card"] and r["card"] not in INTERACTION_CARDS:
+            raise DataError(where.file, n, f"unknown card kind {r['card']!r}")
+        not_if = check.drug(where.file, n, r["not_if"]) if r["not_if"] else None
+        a, b = check.drug(where.file, n, r["a"]), check.drug(where.file, n, r["b"])
+        k.interactions.append(Interaction(a, b, severity, r["card"], not_if, r["effect"], where))
+
+    columns = ("drug", "state", "severity", "effect", "source", "reviewed")
+    for n, r, where in rows("contraindications.csv", columns):
+        k.state_rules.append(
+            StateRule(
+                check.drug(where.file, n, r["drug"]),
+                check.state(where.file, n, r["state"]),
+                check.severity(where.file, n, r["severity"]),
+                r["effect"],
+                where,
+            )
+        )
+
+    columns = ("ingredient", "state", "max_mg_per_day", "source", "reviewed")
+    for n, r, where in rows("dose_limits.csv", columns):
+        ingredient = r["ingredient"].lower()
+        if ingredient not in ingredients:
+            raise DataError(where.file, n, f"unknown ingredient {ingredient!r}")
+        try:
+            limit = float(r["max_mg_per_day"])
+        except ValueError:
+            limit = -1.0
+        if not limit > 0:
+            raise DataError(where.file, n, "max_mg_per_day must be a positive number")
+        state = check.state(where.file, n, r["state"])
+        k.dose_limits.append(DoseLimit(ingredient, state, limit, where))
+
+    columns = ("concept", "egfr_below", "overrides_egfr", "label", "source", "reviewed")
+    for n, r, where in rows("kidney_codes.csv", columns):
+        if r["concept"] not in concepts or r["overrides_egfr"] not in ("yes", "no"):
+            raise DataError(where.file, n, "unknown concept, or overrides_egfr not yes/no")
+        try:
+            bound = float(r["egfr_below"])
+        except ValueError as exc:
+            raise DataError(where.file, n, "egfr_below must be a number") from exc
+        k.kidney_codes.append(
+            KidneyCode(r["concept"], bound, r["overrides_egfr"] == "yes", r["label"], where)
+        )
+
+    for n, r, where in rows("indications.csv", ("drug", "competing", "source", "reviewed")):
+        if r["competing"] not in concepts:
+            raise DataError(where.file, n, f"unknown concept {r['competing']!r}")
+        k.indications.append(
+            Indication(check.drug(where.file, n, r["drug"]), r["competing"], where)
+        )
+    return k
+
+
+__all__ = [
+    "INTERACTION_CARDS",
+    "SEVERITIES",
+    "Condition",
+    "DoseLimit",
+    "DrugRef",
+    "Indication",
+    "Interaction",
+    "KidneyCode",
+    "Knowledge",
+    "RouteRule",
+    "StateRule",
+    "load_knowledge",
+]
