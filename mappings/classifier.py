@@ -40,6 +40,9 @@ EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 ACTIVE_REQUEST = frozenset({"active", "on-hold"})
 ACTIVE_STATEMENT = frozenset({"active", "intended"})
 EXCLUDED_OBSERVATION = frozenset({"entered-in-error", "cancelled"})
+EXCLUDED_PROCEDURE = frozenset({"entered-in-error", "not-done", "preparation", "stopped"})
+PROCEDURE_DATE_PATHS = ("performedDateTime", "performedPeriod.end", "performedPeriod.start")
+DELIVERY_DATE = "delivery_date"  # an Observation whose value is the expected date of delivery
 CONDITION_DATE_PATHS = ("onsetDateTime", "onsetPeriod.start", "recordedDate")
 OBSERVATION_DATE_PATHS = (
     "effectiveDateTime",
@@ -173,14 +176,25 @@ def _observation_value(resource: Mapping[str, Any]) -> tuple[float | None, str, 
 class _Read:
     """What the resources read so far say: evidence, medications, measurements, the birth date."""
 
-    __slots__ = ("birth", "findings", "measurements", "meds", "pain_scores", "patient_seen")
+    __slots__ = (
+        "birth",
+        "deceased",
+        "deliveries",
+        "findings",
+        "measurements",
+        "meds",
+        "pain_scores",
+        "patient_seen",
+    )
 
     def __init__(self, term: Terminology) -> None:
         self.findings = Findings(term)
         self.meds: list[Medication] = []
         self.measurements: dict[str, list[Reading]] = {}
-        self.pain_scores: list[Evidence] = []
+        self.pain_scores: list[tuple[Evidence, float | None]] = []
+        self.deliveries: list[tuple[date, Evidence]] = []  # expected delivery dates recorded
         self.birth: date | None = None
+        self.deceased = False
         self.patient_seen = False
 
 
@@ -212,19 +226,20 @@ def classify(
     if resources.__class__ is list:
         # Nearly always a plain list of resource dicts, read as it is; from the first item that
         # is anything else (a Bundle, a bare entry, junk) on, the list is read flattened.
-        medications = ResourceIndex(resources, "Medication", decode)
-        stopped = _read(
-            read, term, resources, medications, patient_id, window_start, consume, decode
+        indexes = (
+            ResourceIndex(resources, "Medication", decode),
+            ResourceIndex(resources, "Condition", decode),
         )
+        stopped = _read(read, term, resources, indexes, patient_id, window_start, consume, decode)
         if stopped is not None:
             rest = resource_list(resources[stopped:], decode)
-            _read(read, term, rest, medications, patient_id, window_start, False, flat=True)
+            _read(read, term, rest, indexes, patient_id, window_start, False, flat=True)
         if consume:
             resources.clear()
     else:
         items = resource_list(resources if resources is not None else ())
-        medications = ResourceIndex(items, "Medication")
-        _read(read, term, items, medications, patient_id, window_start, False, flat=True)
+        indexes = (ResourceIndex(items, "Medication"), ResourceIndex(items, "Condition"))
+        _read(read, term, items, indexes, patient_id, window_start, False, flat=True)
     return build_profile(
         term,
         read.findings,
@@ -234,6 +249,8 @@ def classify(
         patient_id,
         read.birth,
         today,
+        deceased=read.deceased,
+        deliveries=read.deliveries,
     )
 
 
@@ -241,7 +258,7 @@ def _read(
     read: _Read,
     term: Terminology,
     items: list[Any],
-    medications: ResourceIndex,
+    indexes: tuple[ResourceIndex, ResourceIndex],
     patient_id: str | None,
     window_start: date,
     consume: bool,
@@ -255,13 +272,9 @@ def _read(
     With `consume`, each item read is dropped from `items` (Medications stay: `medications`
     indexes them on first use). With `decode`, an item that is not a dict is decoded in place.
     """
-    findings, meds, measurements, pain_scores = (
-        read.findings,
-        read.meds,
-        read.measurements,
-        read.pain_scores,
-    )
+    findings, meds = read.findings, read.meds
     own = f"Patient/{patient_id}"
+    medications, conditions = indexes
 
     for i in range(len(items)):
         resource = items[i]
@@ -282,6 +295,9 @@ def _read(
                 if not read.patient_seen:
                     read.patient_seen = True
                     read.birth = first_date(resource, "birthDate")
+                    read.deceased = resource.get("deceasedBoolean") is True or bool(
+                        resource.get("deceasedDateTime")
+                    )
             # The status first: most resources end there, and a 5,000-resource chart does not
             # fit in the CPU's caches, so every element not read is memory not fetched.
             elif kind == "Condition":
@@ -289,15 +305,26 @@ def _read(
                     _read_condition(term, resource, findings)
             elif kind == "Observation":
                 if _observation_counts(resource) and _subject_matches(resource, patient_id, own):
-                    _read_observation(
-                        term, resource, findings, measurements, pain_scores, window_start
-                    )
+                    _read_observation(term, resource, read, window_start)
             elif kind == "MedicationRequest" or kind == "MedicationStatement":
                 status = _medication_status(resource, kind)
                 if status is not None and _subject_matches(resource, patient_id, own):
-                    med = recognised_medication(resource, term, medications, status=status)
+                    reasons = (
+                        reason_concepts(term, resource, conditions)
+                        if "reasonCode" in resource or "reasonReference" in resource
+                        else frozenset()
+                    )
+                    med = recognised_medication(
+                        resource, term, medications, status=status, reasons=reasons
+                    )
                     if med is not None:
                         meds.append(med)
+            elif (
+                kind == "Procedure"
+                and _procedure_counts(resource)
+                and _subject_matches(resource, patient_id, own)
+            ):
+                _read_procedure(term, resource, findings, window_start)
         except Exception:
             continue
     return None
@@ -315,13 +342,9 @@ def _read_condition(term: Terminology, resource: dict[str, Any], findings: Findi
 
 
 def _read_observation(
-    term: Terminology,
-    resource: dict[str, Any],
-    findings: Findings,
-    measurements: dict[str, list[Reading]],
-    pain_scores: list[Evidence],
-    window_start: date,
+    term: Terminology, resource: dict[str, Any], read: _Read, window_start: date
 ) -> None:
+    findings, measurements, pain_scores = read.findings, read.measurements, read.pain_scores
     hits = match_concepts(term, resource.get("code"))
     coded_value = resource.get("valueCodeableConcept")
     if not hits and coded_value is None:
@@ -338,7 +361,13 @@ def _read_observation(
             if not has_value:
                 continue
             if concept == "pain_score" and when is not None and recent:
-                pain_scores.append(new_evidence(ref, concept, system, code, display, when))
+                found = new_evidence(ref, concept, system, code, display, when)
+                pain_scores.append((found, value))
+            elif concept == DELIVERY_DATE and recent:
+                due = parse_date(resource.get("valueDateTime"))
+                if due is not None:
+                    found = new_evidence(ref, concept, system, code, display, when)
+                    read.deliveries.append((due, found))
             elif concept == "spasticity_scale" and recent and value is not None and value > 0:
                 findings.add(C.SPASTICITY, ref, system, code, display, when)
             if value is not None and (when is None or recent):
@@ -351,6 +380,53 @@ def _read_observation(
             term, coded_value, categories=_FINDING_CATEGORIES
         ):
             findings.add(concept, ref, system, code, display, when)
+
+
+def reason_concepts(
+    term: Terminology, resource: Mapping[str, Any], conditions: Mapping[str, Any]
+) -> frozenset[str]:
+    """The concepts (implied ones included) of a request's `reasonCode` and of the Conditions its
+    `reasonReference` names (contained, prefetched, or by display)."""
+    found: list[Any] = list(dicts(resource.get("reasonCode")))
+    for ref in dicts(resource.get("reasonReference")):
+        target = ref.get("reference")
+        if isinstance(target, str) and target.startswith("#"):
+            for contained in dicts(resource.get("contained")):
+                if (
+                    contained.get("resourceType") == "Condition"
+                    and contained.get("id") == target[1:]
+                ):
+                    found.append(contained.get("code"))
+            continue
+        kind, rid = split_reference(target)
+        if kind == "Condition" and rid is not None and rid in conditions:
+            found.append(conditions[rid].get("code"))
+        elif isinstance(ref.get("display"), str):
+            found.append({"text": ref["display"]})
+    concepts: set[str] = set()
+    for concept, *_ in match_concepts(term, found, categories=_FINDING_CATEGORIES):
+        concepts.update(term.closure.get(concept, (concept,)))
+    return frozenset(concepts)
+
+
+def _procedure_counts(resource: Mapping[str, Any]) -> bool:
+    token = status_code(resource.get("status"))
+    return token not in EXCLUDED_PROCEDURE
+
+
+def _read_procedure(
+    term: Terminology, resource: dict[str, Any], findings: Findings, window_start: date
+) -> None:
+    """A procedure is a finding while it is recent (a dialysis session: on dialysis now)."""
+    hits = match_concepts(term, resource.get("code"), categories=_FINDING_CATEGORIES)
+    if not hits:
+        return
+    when = first_date(resource, *PROCEDURE_DATE_PATHS)
+    if when is None or when < window_start:
+        return
+    ref = reference_of(resource)
+    for concept, system, code, display in hits:
+        findings.add(concept, ref, system, code, display, when)
 
 
 def _medication_status(resource: dict[str, Any], kind: str) -> str | None:
@@ -370,4 +446,4 @@ def _medication_status(resource: dict[str, Any], kind: str) -> str | None:
     return token
 
 
-__all__ = ["classify", "match_concepts"]
+__all__ = ["classify", "match_concepts", "reason_concepts"]

@@ -54,6 +54,29 @@ SAFETY_FINDINGS = (
     "urinary_retention",
 )
 
+# Patient state read by the safety tables (mappings/data/medication_safety/) and the profile.
+PREGNANCY = "pregnancy"
+WEEKS_OF_GESTATION = "weeks_of_gestation"  # ICD-10-CM Z3A.xx: the weeks are in the code
+GESTATIONAL_AGE = "gestational_age"  # an Observation in weeks or days
+LACTATION = "lactation"
+STATE_CONCEPTS = (
+    PREGNANCY,
+    WEEKS_OF_GESTATION,
+    GESTATIONAL_AGE,
+    "delivery_date",
+    LACTATION,
+    "ckd_stage_3",
+    "ckd_stage_4",
+    "ckd_stage_5",
+    "end_stage_renal_disease",
+    "dialysis",
+    "epilepsy",
+    "depression",
+    "bipolar_disorder",
+    "alcohol_use_disorder",
+    "egfr_race_free",
+)
+
 # Medication classes (Medication.classes).
 DRUG_CLASSES = (
     "nsaid",
@@ -77,10 +100,9 @@ DRUG_CLASSES = (
     "serotonergic",  # SSRIs, SNRIs, TCAs, tramadol, MAOIs, ...
     "systemic_corticosteroid",
     "botulinum_toxin",
+    "antihypertensive",  # blood-pressure drugs: hypotension with tizanidine
+    "triptan",
 )
-
-# Ingredients that make tizanidine contraindicated (not merely "avoid").
-TIZANIDINE_CONTRAINDICATED_WITH = ("ciprofloxacin", "fluvoxamine")
 
 # Draft-order kinds (DraftOrder.kinds).
 ORDER_KINDS = (

@@ -38,6 +38,8 @@ RESOURCE_ELEMENTS = frozenset(
         "contained",
         # Patient
         "birthDate",
+        "deceasedBoolean",
+        "deceasedDateTime",
         # Condition
         "clinicalStatus",
         "verificationStatus",
@@ -62,6 +64,13 @@ RESOURCE_ELEMENTS = frozenset(
         "authoredOn",
         "dateAsserted",
         "dispenseRequest",
+        "dosageInstruction",  # MedicationRequest: route and daily dose
+        "dosage",  # MedicationStatement
+        "reasonCode",  # what a drug is given for (epilepsy is not neuropathic pain)
+        "reasonReference",
+        # Procedure (a recent dialysis)
+        "performedDateTime",
+        "performedPeriod",
         # OperationOutcome (in place of data, or inside a Bundle)
         "issue",
         # a bare Bundle entry ({"resource": {...}}) given where a resource belongs

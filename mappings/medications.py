@@ -7,10 +7,10 @@ be inline, a contained `#id`, or a prefetched Medication resource.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from mappings.dosing import daily_dose, parse_strengths
 from mappings.fhir import (
     codings,
     concept_texts,
@@ -26,14 +26,6 @@ from mappings.profile import Medication, new_evidence
 from mappings.terminology import Terminology
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-# A corticosteroid applied locally (eye, ear, skin, rectum, nose, lungs) is not "systemic".
-_LOCAL_FORM = re.compile(
-    r"\b(ophthalmic|otic|topical|cream|ointment|lotion|shampoo|nasal|inhal\w*|rectal|enema|"
-    r"suppositor\w*|foam|paste|dental|mouthwash|vaginal|intravitreal|drug implant|gel|pad|"
-    r"medicated|spray|solution for irrigation)\b",
-    re.IGNORECASE,
-)
-_SYSTEMIC_ONLY = frozenset({"systemic_corticosteroid"})
 
 MEDICATION_DATE_PATHS = (
     "authoredOn",
@@ -96,9 +88,10 @@ def _referenced_medication(
 
 
 # What the codes and names of a request/statement say: (the CodeableConcepts read, the display of
-# a reference, ingredients, the first (system, code, display) that named one, names for the form).
-# A plain tuple: most drugs are outside the value sets, and it is dropped at once.
-_Match = tuple[list[Any], str, list[str], tuple[str, str, str] | None, list[str]]
+# a reference, ingredients, the first (system, code, display) that named one, names for the form,
+# the RxNorm codes found). A plain tuple: most drugs are outside the value sets, and it is
+# dropped at once.
+_Match = tuple[list[Any], str, list[str], tuple[str, str, str] | None, list[str], list[str]]
 
 
 def _match(
@@ -108,6 +101,7 @@ def _match(
     ingredients: list[str] = []
     matched: tuple[str, str, str] | None = None
     names_for_form: list[str] = []
+    rxcuis: list[str] = []
     # Nearly always one CodeableConcept: its coding list is walked as it is.
     listed = concepts[0].get("coding") if len(concepts) == 1 else None
     for coding in listed if listed.__class__ is list else codings(concepts):
@@ -130,6 +124,7 @@ def _match(
                 ingredients.append(ingredient)
         name = term.product_names.get(code, "")
         names_for_form.append(name)
+        rxcuis.append(code)
         if matched is None:
             matched = (RXNORM, code, text_of(coding.get("display")) or name)
     if not ingredients and term.drug_names is not None:
@@ -144,7 +139,7 @@ def _match(
                 if matched is None:
                     matched = ("text", words, text)
         names_for_form.extend(texts)
-    return concepts, ref_display, ingredients, matched, names_for_form
+    return concepts, ref_display, ingredients, matched, names_for_form, rxcuis
 
 
 def resolve_medication(
@@ -153,9 +148,10 @@ def resolve_medication(
     medications: Mapping[str, Mapping[str, Any]],
     *,
     status: str,
+    reasons: frozenset[str] = frozenset(),
 ) -> Medication:
     """The Medication for a request/statement (ingredients may be empty when unrecognised)."""
-    return _medication(resource, term, _match(resource, term, medications), status)
+    return _medication(resource, term, _match(resource, term, medications), status, reasons)
 
 
 def recognised_medication(
@@ -164,6 +160,7 @@ def recognised_medication(
     medications: Mapping[str, Mapping[str, Any]],
     *,
     status: str,
+    reasons: frozenset[str] = frozenset(),
 ) -> Medication | None:
     """As `resolve_medication`, but None for a drug without a known ingredient.
 
@@ -171,18 +168,20 @@ def recognised_medication(
     display, date and evidence are not worth building.
     """
     found = _match(resource, term, medications)
-    return _medication(resource, term, found, status) if found[2] else None
+    return _medication(resource, term, found, status, reasons) if found[2] else None
 
 
 def _medication(
-    resource: Mapping[str, Any], term: Terminology, found: _Match, status: str
+    resource: Mapping[str, Any],
+    term: Terminology,
+    found: _Match,
+    status: str,
+    reasons: frozenset[str] = frozenset(),
 ) -> Medication:
-    concepts, ref_display, ingredients, matched, names_for_form = found
+    concepts, ref_display, ingredients, matched, names_for_form, rxcuis = found
     classes: set[str] = set()
     for ingredient in ingredients:
         classes.update(term.ingredient_classes.get(ingredient, ()))
-    if classes & _SYSTEMIC_ONLY and any(_LOCAL_FORM.search(n) for n in names_for_form if n):
-        classes -= _SYSTEMIC_ONLY
     display = first_display(concepts) or ref_display
     if not display and matched is not None:
         display = matched[2]
@@ -191,6 +190,12 @@ def _medication(
     when = parse_date(plain.get("authoredOn")) or first_date(plain, *MEDICATION_DATE_PATHS)
     system, code, shown = matched if matched is not None else ("text", "", display)
     evidence = new_evidence(reference_of(plain), "medication", system, code, shown or display, when)
+    if not ingredients:  # unrecognised: nothing to check, so nothing more to read
+        return Medication(evidence.resource, display, (), frozenset(), status, evidence)
+    dose_form, product = _product(term, rxcuis)
+    dosages = dicts(plain.get("dosageInstruction") or plain.get("dosage"))
+    route = _route(term, rxcuis, dose_form, dosages, names_for_form, ingredients)
+    strengths = parse_strengths(product or display, ingredients)
     return Medication(
         resource=evidence.resource,
         display=display,
@@ -198,4 +203,45 @@ def _medication(
         classes=frozenset(classes),
         status=status,
         evidence=evidence,
+        route=route,
+        dose_form=dose_form,
+        daily=daily_dose(plain, strengths, ingredients) if dosages else None,
+        reasons=reasons,
     )
+
+
+def _product(term: Terminology, rxcuis: list[str]) -> tuple[str, str]:
+    """(dose form, product name) of the first coded clinical or branded product, if any."""
+    for rxcui in rxcuis:
+        form = term.product_dose_forms.get(rxcui)
+        if form:
+            return form, term.product_names.get(rxcui, "")
+    return "", ""
+
+
+def _route(
+    term: Terminology,
+    rxcuis: list[str],
+    dose_form: str,
+    dosages: list[dict[str, Any]],
+    names: list[str],
+    ingredients: list[str],
+) -> str:
+    """The route class: the product's dose form, else the dosage's route code, else the words
+    (names, displays, dosage text); systemic when nothing says otherwise."""
+    knowledge = term.knowledge
+    for rxcui in rxcuis:
+        route = term.product_routes.get(rxcui)
+        if route is not None:
+            return route
+    if dose_form and (route := knowledge.route_of_form(dose_form, ingredients)):
+        return route
+    texts = [n for n in names if n]
+    for dosage in dosages:
+        for coding in codings(dosage.get("route")):
+            code = coding.get("code")
+            if isinstance(code, str) and (route := knowledge.route_of_code(code)):
+                return route
+        texts.extend(concept_texts(dosage.get("route")))
+        texts.append(text_of(dosage.get("text")))
+    return knowledge.route_of_words(texts, ingredients) or "systemic"

@@ -7,6 +7,7 @@ are often half-written (`coding: [{}]`, no intent, no id), so every field is opt
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from mappings.classifier import match_concepts
@@ -141,6 +142,8 @@ def _classify_one(
 
     if kind == "MedicationRequest":
         medication = resolve_medication(resource, term, medications, status="draft")
+        if medication.resource != reference:  # a draft without an id: name it by its position
+            medication = replace(medication, resource=reference)
         note("medication", medication.evidence.system, medication.evidence.code, medication.display)
         display = medication.display if medication.display != "unnamed medication" else ""
     else:

@@ -21,9 +21,16 @@ class Thresholds:
     older_adult_age: int = 65
     egfr_reduced: float = 60.0
     egfr_severe: float = 30.0
-    # Maximum daily doses quoted on cards.
+    # Maximum daily doses quoted in advice text (the checks read dose_limits.csv, which a test
+    # keeps in step with these).
     acetaminophen_max_mg_per_day: int = 4000
     tizanidine_max_mg_per_day: int = 36
+    # The service advises on adults: below this age, no adult doses are suggested.
+    adult_age: int = 18
+    # A pregnancy record further back than this many weeks is a past pregnancy.
+    pregnancy_max_weeks: int = 42
+    # A breastfeeding record counts for this many days.
+    lactation_window_days: int = 365
 
 
 THRESHOLDS = Thresholds()
