@@ -33,12 +33,12 @@ def cards_for(
 ) -> list[Card]:
     """The cards for one hook call, sorted critical, warning, info.
 
-    No cards outside scope: a patient without active MS, a portal user (patient or related person),
-    an unknown hook, or no patient id. `today` defaults to the local date; it only matters for the
-    6-week imaging window.
+    No cards outside scope: a patient without MS, a deceased patient, a portal user (patient or
+    related person), an unknown hook, or no patient id. `today` defaults to the local date; it
+    only matters for the 6-week imaging window.
     """
     pid = patient_id or profile.patient_id
-    if not pid or not profile.has_ms:
+    if not pid or not profile.has_ms or profile.deceased:
         return []
     if isinstance(user_id, str) and user_id.startswith(_PORTAL_USERS):
         return []

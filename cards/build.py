@@ -105,6 +105,8 @@ class Draft:
     suggestions: list[tuple[str, str, Sequence[ActionSpec], bool]] = field(default_factory=list)
     selection: str | None = None
     id_extra: tuple[str, ...] = ()
+    # "critical" when a concern on the card is a contraindication (the catalogue says which).
+    indicator: str | None = None
 
 
 def suggestion(key: str, label: str, actions: Sequence[ActionSpec], recommended: bool = False):
@@ -166,7 +168,7 @@ def finish(draft: Draft, patient_id: str) -> Card:
             "uuid": cid,
             "summary": draft.summary,
             "detail": _detail(kind.lead, draft),
-            "indicator": kind.indicator,
+            "indicator": draft.indicator or kind.indicator,
             "source": kind.source,
             "suggestions": suggestions,
             "selectionBehavior": (draft.selection or "any") if suggestions else None,

@@ -130,8 +130,10 @@ CARDS: dict[str, CardText] = {
             advice={
                 "nsaid": "**NSAID** at the lowest effective dose for the shortest time: "
                 "ibuprofen 400 mg every 6 to 8 hours with food (or naproxen 250 to 500 mg twice a "
-                "day). NSAIDs relieve back pain better than acetaminophen. No cardiovascular, GI, "
-                "renal or bleeding risk is recorded: confirm before prescribing.",
+                "day). NSAIDs relieve back pain better than acetaminophen. No GI, cardiovascular "
+                "or bleeding risk, pregnancy or interacting drug is recorded: confirm before "
+                "prescribing.",
+                "kidney": "Kidney function: {egfr}.",
                 "acetaminophen": f"**Acetaminophen** 500 to 1,000 mg every 6 hours as needed, no "
                 f"more than {_APAP_G} g a day from all sources. Less effective than an NSAID, but "
                 "an NSAID is not advised for this patient.",
@@ -161,6 +163,8 @@ CARDS: dict[str, CardText] = {
                 "another drug",
                 "none": "Spasticity with back pain: baclofen and tizanidine not advised here; "
                 "physiotherapy",
+                "itb": "Spasticity with back pain on intrathecal baclofen: review the pump "
+                "with the spasticity service",
             },
             lead="Spasticity-related pain responds to antispasticity drugs and physiotherapy.",
             advice={
@@ -172,6 +176,9 @@ CARDS: dict[str, CardText] = {
                 "tizanidine": "**Tizanidine**: 2 mg up to three times a day, titrate in 2 to 4 mg "
                 f"steps up to {T.tizanidine_max_mg_per_day} mg a day in divided doses; peak effect "
                 "1 to 2 hours after a dose.",
+                "itb": "On intrathecal baclofen ({drugs}): spasticity treatment is adjusted "
+                "through the pump with the spasticity service; add an oral antispasticity drug "
+                "only with their advice.",
                 "titrate": "Already on {drugs}: titrate to the maximum tolerated dose before "
                 f"adding another (tizanidine up to {T.tizanidine_max_mg_per_day} mg a day in "
                 f"divided doses; baclofen up to {BACLOFEN_MAX_MG_PER_DAY} mg a day).",
@@ -206,8 +213,8 @@ CARDS: dict[str, CardText] = {
                 "mg.",
                 "gabapentin": "**Gabapentin**: alternative or add-on. 300 mg at night, up by "
                 "300 mg every 1 to 3 days to 300 mg three times a day.",
-                "gabapentin_renal": f"**Gabapentin** at a renal dose (eGFR below {_EGFR_LOW}): "
-                "100 mg at night, increase slowly, cap the daily dose by creatinine clearance.",
+                "gabapentin_renal": "**Gabapentin** at a renal dose ({kidney}): 100 mg at night, "
+                "increase slowly, at most {limit} mg a day (label renal table).",
                 "combine": "Combining mechanisms (a TCA plus an anticonvulsant) improves relief "
                 "with fewer side effects than pushing one drug.",
                 "alternatives": "Alternatives: pregabalin (gabapentinoid); duloxetine or "
@@ -386,7 +393,8 @@ CARDS: dict[str, CardText] = {
             lead="NSAID risks outweigh the benefit for this patient.",
             advice={
                 "switch": f"Switch to acetaminophen (max {_APAP_G} g a day).",
-                "severe": f"eGFR below {_EGFR_SEVERE}: avoid NSAIDs.",
+                "check": "Weigh the cautions below before prescribing; lowest effective dose for "
+                "the shortest time.",
             },
             suggests="Replace the draft with acetaminophen 500 mg (delete + create).",
             source="label",
@@ -406,7 +414,7 @@ CARDS: dict[str, CardText] = {
             "hypotension and sedation.",
             advice={
                 "remove": "Do not combine. Remove the order, or choose another drug.",
-                "baclofen": "For spasticity, baclofen is the alternative.",
+                "alternative": "For spasticity, baclofen is the alternative.",
             },
             suggests="Remove the draft order (delete); baclofen instead when safe.",
             source="label",
@@ -430,11 +438,73 @@ CARDS: dict[str, CardText] = {
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
+        CardText(
+            kind="drug-interaction",
+            hook="order-select / order-sign",
+            indicator="critical",
+            trigger="A contraindicated pair (interactions.csv, card drug-interaction), active or "
+            "co-ordered, either drug being the order: for example an MAOI with a serotonergic "
+            "drug.",
+            summaries={"default": "{order} with {other} is contraindicated: {effect}"},
+            lead="These two drugs must not be taken together.",
+            advice={
+                "remove": "Do not combine. Remove the order, or stop the other drug first (some "
+                "need a washout, e.g. 14 days after an MAOI).",
+            },
+            suggests="Remove the draft order (delete).",
+            source="label",
+            overrides=("benefit-outweighs-risk", "already-addressed"),
+        ),
+        CardText(
+            kind="dose-above-maximum",
+            hook="order-select / order-sign",
+            indicator="warning",
+            trigger="A draft's daily dose (dose x frequency, or its text; as needed counts as its "
+            "stated maximum), added to every other active or co-ordered source of the same "
+            "ingredient, above the patient's maximum (dose_limits.csv: adult, kidney, liver and "
+            "age bands).",
+            summaries={
+                "default": "{order}: {total} mg {ingredient} a day is above the {limit} mg "
+                "maximum for this patient"
+            },
+            lead="The daily dose is above the maximum for this patient.",
+            advice={
+                "reduce": "Reduce the dose or the frequency, or stop another source of the same "
+                "drug.",
+            },
+            source="label",
+            overrides=("benefit-outweighs-risk", "already-addressed"),
+        ),
+        CardText(
+            kind="under-18",
+            hook="patient-view",
+            indicator="info",
+            trigger="MS and back pain in a patient under 18: red flags are still checked, but no "
+            "treatment card or adult dose is suggested.",
+            summaries={
+                "default": "Under 18: this service's treatment advice and doses are for adults; "
+                "use paediatric MS guidance"
+            },
+            lead="This service advises on adults.",
+            advice={
+                "paediatric": "Paediatric MS pain care and doses need paediatric guidance and "
+                "specialist input; red flags and the order checks still apply.",
+            },
+        ),
     )
 }
 
 # Safety concerns (section 5 of the clinical rules): one line each, filled per patient.
 CONCERNS: dict[str, str] = {
+    "interaction": "{severity} with {what}: {effect}",
+    "state": "{severity} ({fact}): {effect}",
+    "kidney_unknown": "no eGFR in the last 12 months and no kidney diagnosis recorded: check "
+    "kidney function first",
+    "cumulative": "{ingredient} is also in {what}: keep the total from all sources at or under "
+    "{limit} mg a day",
+    "intrathecal": "already on intrathecal baclofen ({what}): oral antispasticity drugs only with "
+    "the spasticity service",
+    "dose": "{ingredient} {total} mg a day (maximum {limit} mg{why})",
     "age": f"age {{age}} ({T.older_adult_age} or older)",
     "egfr_low": f"eGFR {{egfr}} (below {_EGFR_LOW})",
     "egfr_severe": f"eGFR {{egfr}} (below {_EGFR_SEVERE})",
@@ -453,6 +523,9 @@ CONCERNS: dict[str, str] = {
     "duplicate": "duplicate therapy with {what}",
     "already_taken": "already taken: {what}",
 }
+
+# How each severity of the safety tables opens a concern line.
+SEVERITY_WORDS = {"contraindicated": "contraindicated", "avoid": "avoid", "caution": "caution"}
 
 LEFT_OUT = "**Left out**: {drug}, because of {reasons}."
 HEADINGS = {"do": "What to do", "cautions": "Cautions for this patient", "why": "Why this card"}

@@ -1,8 +1,10 @@
 """order-select / order-sign rules (clinical rules sections 5-6): checks on the draft orders.
 
 The focused drafts (`DraftOrder.selected`) are checked; every draft, focused or not, counts as
-co-ordered for interactions. Drafts are often incomplete: a rule reads what is there and says
-nothing when what it needs is missing.
+co-ordered for interactions. Every medication check runs whichever drug of a pair is the order,
+reads systemic products only, and takes its facts from the safety tables (`cards.safety`).
+Drafts are often incomplete: a rule reads what is there and says nothing when what it needs is
+missing.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ from datetime import date
 
 from cards import safety
 from cards.build import ActionSpec, Draft, create, delete, finish, fit_summary, plain, suggestion
-from cards.content import CARDS
+from cards.content import CARDS, CONCERNS
 from cards.model import Card
 from cards.products import DRUGS, SERVICES
 from cards.red_flags import hard_flags
 from cards.resources import proposal
-from mappings.concepts import TIZANIDINE_CONTRAINDICATED_WITH
 from mappings.profile import DraftOrder, Medication, PainProfile
 from mappings.thresholds import THRESHOLDS as T
 
@@ -28,13 +29,8 @@ class _Context:
     patient_id: str
     orders: tuple[DraftOrder, ...]
     today: date
-
-    def meds_besides(self, order: DraftOrder) -> tuple[Medication, ...]:
-        """Active medications plus every other draft's medication (co-ordered)."""
-        drafts = tuple(
-            o.medication for o in self.orders if o.medication is not None and o is not order
-        )
-        return self.profile.meds + drafts
+    # Active medications and every draft's medication, indexed once for the whole call.
+    index: safety.MedIndex
 
 
 def _named(order: DraftOrder) -> str:
@@ -58,6 +54,39 @@ def _remove(order: DraftOrder) -> list[ActionSpec]:
 def _propose(key: str, ctx: _Context, reasons) -> ActionSpec:
     label = DRUGS[key].display if key in DRUGS else SERVICES[key].text
     return create(f"Propose {label}", proposal(key, ctx.patient_id, reasons))
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + "." if text else text
+
+
+def _med(o: DraftOrder) -> Medication | None:
+    """The draft's medication when the systemic checks apply to it."""
+    m = o.medication
+    return m if m is not None and m.ingredients and m.systemic else None
+
+
+def _concerns(ctx: _Context, m: Medication) -> list[safety.Concern]:
+    """State, interaction and cumulative-dose concerns of an order, contraindicated pairs left
+    to their own critical card."""
+    found = safety.concerns(safety.drug_of(m), ctx.profile, ctx.index)
+    found = [c for c in found if not (c.key == "interaction" and c.card)]
+    found += safety.dose_problems(m, ctx.profile, ctx.index)[1]
+    same = [
+        x for x in ctx.profile.by_route("intrathecal") if set(x.ingredients) & set(m.ingredients)
+    ]
+    if same:
+        names = ", ".join(dict.fromkeys(x.display for x in same))
+        text = CONCERNS["intrathecal"].format(what=names)
+        found.append(safety.Concern("route", text, "caution", tuple(x.evidence for x in same)))
+    return found
+
+
+def _with_concerns(d: Draft, found: list[safety.Concern]) -> None:
+    d.cautions += [_sentence(c.text) for c in found]
+    d.evidence += [e for c in found for e in c.evidence]
+    if any(c.severity == "contraindicated" for c in found):
+        d.indicator = "critical"
 
 
 def imaging(ctx: _Context, o: DraftOrder) -> Card | None:
@@ -101,170 +130,213 @@ def bed_rest(ctx: _Context, o: DraftOrder) -> Card | None:
 
 
 def opioid_order(ctx: _Context, o: DraftOrder) -> Card | None:
-    m = o.medication
+    m = _med(o)
     if m is None or "opioid" not in m.classes:
         return None
     text = CARDS["opioid-order"]
-    others = tuple(
-        x for x in safety.cns_depressants(ctx.meds_besides(o)) if "opioid" not in x.classes
-    )
-    names = ", ".join(dict.fromkeys(x.display for x in others))
-    variant = "cns" if others else "default"
+    found = _concerns(ctx, m)
+    partners = [c.partner for c in found if c.partner is not None]
+    names = ", ".join(dict.fromkeys(x.display for x in partners))
+    variant = "cns" if partners else "default"
     d = _draft(
         "opioid-order", fit_summary(text.summaries[variant], order=o.display, others=names), o
     )
     d.do = [text.advice["first"]]
-    if others:
-        d.cautions.append(text.advice["cns"].format(others=names))
-        d.evidence += [x.evidence for x in others]
-    current = ctx.profile.meds_in("opioid")
-    if current:
-        d.cautions.append("Already on an opioid: " + ", ".join(x.display for x in current) + ".")
-        d.evidence += [x.evidence for x in current]
+    if partners:
+        d.do.append(text.advice["cns"].format(others=names))
+    _with_concerns(d, found)
     if actions := _remove(o):
         d.suggestions.append(suggestion("remove", "Remove the opioid order", actions))
     return finish(d, ctx.patient_id)
 
 
 def nsaid_risk(ctx: _Context, o: DraftOrder) -> Card | None:
-    m = o.medication
+    m = _med(o)
     if m is None or "nsaid" not in m.classes:
         return None
     p = ctx.profile
-    risks = safety.nsaid_concerns(p, ctx.meds_besides(o))
-    if not risks:
+    found = _concerns(ctx, m)
+    unknown = safety.kidney_check(p, safety.drug_of(m))
+    if not found and unknown is None:
         return None
     text = CARDS["nsaid-risk"]
-    d = _draft(
-        "nsaid-risk", fit_summary(text.summaries["default"], order=o.display, risk=risks[0].text), o
-    )
-    d.cautions = [c.text[0].upper() + c.text[1:] + "." for c in risks]
-    d.evidence += [e for c in risks for e in c.evidence]
-    if safety.egfr_below(p, T.egfr_severe):
-        d.do.append(text.advice["severe"])
-    d.do.append(text.advice["switch"])
-    actions = _remove(o)
-    if liver := safety.hepatic(p):
-        d.cautions.append(
-            f"{liver.text}: acetaminophen at a reduced maximum; check liver function."
-        )
-    if not p.on("acetaminophen") and not any(
-        x.medication and "acetaminophen" in x.medication.classes for x in ctx.orders
-    ):
-        actions.append(_propose("acetaminophen", ctx, list(p.back_pain)))
-    if actions:
-        d.suggestions.append(suggestion("switch", "Switch to acetaminophen", actions, True))
+    first = found[0].text if found else unknown or ""
+    d = _draft("nsaid-risk", fit_summary(text.summaries["default"], order=o.display, risk=first), o)
+    _with_concerns(d, found)
+    if unknown:
+        d.cautions.append(_sentence(unknown))
+    if any(c.blocks for c in found):
+        d.do.append(text.advice["switch"])
+        actions = _remove(o)
+        if not p.on("acetaminophen") and not any(
+            x.medication and "acetaminophen" in x.medication.classes for x in ctx.orders
+        ):
+            actions.append(_propose("acetaminophen", ctx, list(p.back_pain)))
+        if actions:
+            d.suggestions.append(suggestion("switch", "Switch to acetaminophen", actions, True))
+    else:
+        d.do.append(text.advice["check"])
     return finish(d, ctx.patient_id)
 
 
-def _is_inhibitor(m: Medication) -> bool:
-    return any(i in TIZANIDINE_CONTRAINDICATED_WITH for i in m.ingredients)
-
-
-def tizanidine_interaction(ctx: _Context, o: DraftOrder) -> Card | None:
-    m = o.medication
+def contraindicated_pair(ctx: _Context, o: DraftOrder) -> list[Card]:
+    """A critical card per contraindicated pair (interactions.csv), whichever drug is the order."""
+    m = _med(o)
     if m is None:
-        return None
-    others = ctx.meds_besides(o)
-    if "tizanidine" in m.ingredients:
-        partners = tuple(x for x in others if _is_inhibitor(x))
-    elif _is_inhibitor(m):
-        partners = tuple(x for x in others if "tizanidine" in x.ingredients)
-    else:
-        return None
-    if not partners:
-        return None
-    text = CARDS["tizanidine-interaction"]
-    inhibitor = partners[0].display if "tizanidine" in m.ingredients else o.display
-    d = _draft(
-        "tizanidine-interaction",
-        fit_summary(text.summaries["default"], inhibitor=inhibitor, remove=o.display),
-        o,
+        return []
+    cards = []
+    for c in safety.interactions(safety.drug_of(m), ctx.index):
+        if not c.card or c.partner is None:
+            continue
+        cards.append(_pair_card(ctx, o, m, c))
+    return cards
+
+
+def _pair_card(ctx: _Context, o: DraftOrder, m: Medication, c: safety.Concern) -> Card:
+    partner = c.partner
+    assert partner is not None
+    text = CARDS[c.card]
+    effect = c.text.split(": ", 1)[-1]
+    summary = fit_summary(
+        text.summaries["default"],
+        order=o.display,
+        other=partner.display,
+        inhibitor=partner.display,
+        remove=o.display,
+        effect=effect,
     )
-    d.id_extra = tuple(sorted({o.reference, *(x.resource for x in partners)}))
+    d = _draft(c.card, summary, o)
+    d.id_extra = tuple(sorted({o.reference, partner.resource}))
     d.do = [text.advice["remove"]]
-    d.evidence = [m.evidence] + [x.evidence for x in partners]  # same pair, same uuid
-    d.notes += [
-        f"Together with: {plain(x.display, 120)} ({plain(x.resource, 80)})" for x in partners
-    ]
+    d.cautions = [_sentence(c.text)]
+    d.evidence = [m.evidence, partner.evidence]  # same pair, same uuid
+    d.notes.append(f"Together with: {plain(partner.display, 120)} ({plain(partner.resource, 80)})")
     actions = _remove(o)
-    p = ctx.profile
-    if "tizanidine" in m.ingredients:
-        d.do.append(text.advice["baclofen"])
-        if not p.takes("baclofen") and not safety.egfr_below(p, T.egfr_severe):
-            renal = safety.baclofen_renal(p)
-            if renal:
-                d.cautions.append(f"{renal.text}: baclofen at a reduced dose.")
-                d.evidence.append(renal.evidence[0])
-            key = "baclofen_renal" if renal else "baclofen"
-            actions.append(_propose(key, ctx, list(p.spasticity)))
+    alternative = _alternative(ctx, c, m)
+    if alternative:
+        d.do.append(text.advice["alternative"])
+        product = safety.product(DRUGS[alternative].ingredient)
+        for caution in safety.concerns(product, ctx.profile, ctx.index):
+            d.cautions.append(f"{DRUGS[alternative].label}: {caution.text}.")
+            d.evidence += caution.evidence
+        actions.append(_propose(alternative, ctx, list(ctx.profile.spasticity)))
     if actions:
-        label = "Remove tizanidine" if "tizanidine" in m.ingredients else "Remove this order"
-        if len(actions) > 1:
-            label += "; propose baclofen"
+        label = "Remove this order" + ("; propose the alternative" if alternative else "")
         d.suggestions.append(suggestion("remove", label, actions, True))
     return finish(d, ctx.patient_id)
 
 
-def drug_caution(ctx: _Context, o: DraftOrder) -> Card | None:
-    m = o.medication
-    if m is None:
+def _alternative(ctx: _Context, c: safety.Concern, m: Medication) -> str | None:
+    """The product a card kind offers instead of the order (the tizanidine card: baclofen, for
+    spasticity), when the order is that card's drug and the alternative passes every check."""
+    key = ALTERNATIVES.get(c.card)
+    if key is None or c.partner is None:
         return None
-    p = ctx.profile
-    others = ctx.meds_besides(o)
-    concerns: list[safety.Concern] = []
-    if "baclofen" in m.ingredients and (renal := safety.baclofen_renal(p)):
-        advice = "avoid baclofen" if safety.egfr_below(p, T.egfr_severe) else "use a lower dose"
-        concerns.append(safety.Concern(renal.key, f"{renal.text}: {advice}", renal.evidence))
-    if "tca" in m.classes:
-        concerns += safety.tca_concerns(p, others)
-    if "gabapentinoid" in m.classes:
-        for c in safety.gabapentinoid_concerns(p, others):
-            extra = "" if c.key == "opioid" else ": renal dose"
-            concerns.append(safety.Concern(c.key, c.text + extra, c.evidence))
-    if "tizanidine" in m.ingredients:
-        concerns += safety.tizanidine_blockers(p, others)[1]
-    if "acetaminophen" in m.classes and (liver := safety.hepatic(p)):
-        concerns.append(
-            safety.Concern(liver.key, f"{liver.text}: reduce the maximum", liver.evidence)
-        )
-    dupes = safety.duplicates(m, others)
-    if dupes:
-        names = ", ".join(dict.fromkeys(x.display for x in dupes))
-        concerns.append(
-            safety.Concern(
-                "duplicate", f"duplicate therapy with {names}", tuple(x.evidence for x in dupes)
-            )
-        )
-    if not concerns:
+    product = DRUGS[key]
+    if product.ingredient in m.ingredients or ctx.profile.takes(product.ingredient):
+        return None
+    if not _is_card_drug(c, m):
+        return None
+    candidate = safety.product(product.ingredient)
+    found = safety.concerns(candidate, ctx.profile, ctx.index)
+    if safety.blocking(found):
+        return None
+    # A state caution (kidney function) means the reduced-dose product, where there is one.
+    reduced = f"{key}_renal"
+    if safety.cautions(safety.state_concerns(candidate, ctx.profile)) and reduced in DRUGS:
+        return reduced
+    return key
+
+
+def _is_card_drug(c: safety.Concern, m: Medication) -> bool:
+    """Is the order the drug the card is about (the first drug of its interactions.csv row)?"""
+    for row, _ in safety.knowledge().interactions_for(m.ingredients, m.classes):
+        if row.card == c.card and row.a.matches(m.ingredients, m.classes):
+            return True
+    return False
+
+
+# What a critical pair card proposes instead of its own drug (cards.products keys).
+ALTERNATIVES = {"tizanidine-interaction": "baclofen"}
+
+
+def drug_caution(ctx: _Context, o: DraftOrder) -> Card | None:
+    m = _med(o)
+    if m is None or m.classes & {"opioid", "nsaid"}:
+        return None  # those orders have their own card, which lists the same concerns
+    found = _concerns(ctx, m)
+    if not found:
         return None
     text = CARDS["drug-caution"]
-    first = concerns[0].text + (f" (+{len(concerns) - 1} more)" if len(concerns) > 1 else "")
+    first = found[0].text + (f" (+{len(found) - 1} more)" if len(found) > 1 else "")
     d = _draft(
         "drug-caution", fit_summary(text.summaries["default"], order=o.display, caution=first), o
     )
-    d.cautions = [c.text[0].upper() + c.text[1:] + "." for c in concerns]
-    d.evidence += [e for c in concerns for e in c.evidence]
+    _with_concerns(d, found)
     d.do = [text.advice["review"]]
-    if "tca" in m.classes:
+    if "tca" in m.classes and safety.blocking(found):
         d.do.append(text.advice["tca"])
     return finish(d, ctx.patient_id)
 
 
-_RULES = (imaging, bed_rest, opioid_order, nsaid_risk, tizanidine_interaction, drug_caution)
+def dose_above_maximum(ctx: _Context, o: DraftOrder) -> list[Card]:
+    m = _med(o)
+    if m is None or m.daily is None:
+        return []
+    problems, _ = safety.dose_problems(m, ctx.profile, ctx.index)
+    cards = []
+    text = CARDS["dose-above-maximum"]
+    for problem in problems:
+        limit = problem.limit
+        summary = fit_summary(
+            text.summaries["default"],
+            order=o.display,
+            total=f"{problem.total_mg:,.0f}",
+            ingredient=problem.ingredient,
+            limit=f"{limit.max_mg:,.0f}",
+        )
+        d = _draft("dose-above-maximum", summary, o)
+        d.id_extra = (o.reference, problem.ingredient)
+        why = f", {limit.why}" if limit.why else ""
+        d.cautions.append(
+            _sentence(
+                CONCERNS["dose"].format(
+                    ingredient=problem.ingredient,
+                    total=f"{problem.total_mg:,.0f}",
+                    limit=f"{limit.max_mg:,.0f}",
+                    why=why,
+                )
+            )
+            + f" Source: {limit.row.source}."
+        )
+        for med, mg, how in problem.sources:
+            d.notes.append(f"{plain(med.display, 100)}: {plain(how, 120)} ({mg:,.0f} mg a day)")
+            if med is not m:
+                d.evidence.append(med.evidence)
+        d.do = [text.advice["reduce"]]
+        cards.append(finish(d, ctx.patient_id))
+    return cards
+
+
+_RULES = (imaging, bed_rest, opioid_order, nsaid_risk, drug_caution)
+_MULTI = (contraindicated_pair, dose_above_maximum)
 
 
 def order_cards(
     profile: PainProfile, patient_id: str, orders: tuple[DraftOrder, ...], today: date
 ) -> list[Card]:
     """Cards about the focused draft orders, one per (rule, order); interaction pairs once."""
-    ctx = _Context(profile, patient_id, tuple(orders), today)
+    drafts = [o.medication for o in orders if o.medication is not None]
+    index = safety.MedIndex([*profile.meds, *drafts])
+    ctx = _Context(profile, patient_id, tuple(orders), today, index)
     cards: dict[str, Card] = {}
     for order in ctx.orders:
         if not order.selected:
             continue
-        for rule in _RULES:
-            card = rule(ctx, order)
+        found: list[Card | None] = [rule(ctx, order) for rule in _RULES]
+        for multi in _MULTI:
+            found += multi(ctx, order)
+        for card in found:
             if card is not None and card.uuid not in cards:
                 cards[card.uuid] = card
     return list(cards.values())

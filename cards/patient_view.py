@@ -12,6 +12,7 @@ from cards import safety
 from cards.build import ActionSpec, Draft, create, finish, fit_summary, suggestion
 from cards.content import CARDS, CONCERNS, LEFT_OUT
 from cards.model import Card
+from cards.patient_state import kidney_fact
 from cards.products import DRUGS, SERVICES
 from cards.red_flags import hard_flags, ms_nuance, red_flag, red_flag_risk
 from cards.resources import proposal, proposals
@@ -55,7 +56,7 @@ _PROPOSE = {
 
 
 def pain_not_assessed(p: PainProfile, pid: str) -> Card | None:
-    if p.has_back_pain or p.pain_documented:
+    if p.has_back_pain or p.pain_documented or p.pain_assessed:
         return None
     text = CARDS["pain-not-assessed"]
     d = Draft("pain-not-assessed", text.summaries["default"])
@@ -63,6 +64,11 @@ def pain_not_assessed(p: PainProfile, pid: str) -> Card | None:
     d.evidence = list(p.ms)
     d.notes = ["No back-pain condition and no pain score in the last 12 months."]
     return finish(d, pid)
+
+
+def _check(p: PainProfile, ingredient: str) -> list[safety.Concern]:
+    """The same checks an order of this product would get (its states and interactions)."""
+    return safety.concerns(safety.product(ingredient), p, safety.MedIndex(p.meds))
 
 
 def first_line(p: PainProfile, pid: str) -> Card:
@@ -73,17 +79,20 @@ def first_line(p: PainProfile, pid: str) -> Card:
     # aspirin is an NSAID, but taken as an antiplatelet it is a risk, not back-pain analgesia
     nsaids = tuple(m for m in p.meds_in("nsaid") if "antiplatelet" not in m.classes)
     apap = p.meds_in("acetaminophen")
-    risks = safety.nsaid_concerns(p, p.meds)
+    nsaid = DRUGS["ibuprofen"].ingredient
+    found = _check(p, nsaid)
+    risks = safety.blocking(found)
     variant = "none"
     if nsaids:
         d.do.append(a["on_analgesic"].format(drugs=_names(nsaids)))
         d.cautions.append(
             _left_out("a new NSAID", [CONCERNS["already_taken"].format(what=_names(nsaids))])
         )
-        if risks:
+        current = [c for m in nsaids for c in safety.concerns(safety.drug_of(m), p, _others(p, m))]
+        if safety.blocking(current):
             d.cautions.append(
                 "The current NSAID carries risks for this patient ("
-                + "; ".join(_text(risks))
+                + "; ".join(_text(safety.blocking(current)))
                 + "): consider switching to acetaminophen."
             )
     elif risks:
@@ -103,6 +112,11 @@ def first_line(p: PainProfile, pid: str) -> Card:
     else:
         variant = "nsaid"
         d.do.append(a["nsaid"])
+        d.cautions += [c.text[0].upper() + c.text[1:] + "." for c in found]
+        if unknown := safety.kidney_check(p, safety.product(nsaid)):
+            d.cautions.append(unknown[0].upper() + unknown[1:] + ".")
+        elif fact := kidney_fact(p):
+            d.do.append(a["kidney"].format(egfr=fact[1].text))
         if apap:
             d.do.append(a["on_analgesic"].format(drugs=_names(apap)))
         d.suggestions.append(
@@ -110,12 +124,11 @@ def first_line(p: PainProfile, pid: str) -> Card:
                 "ibuprofen", DRUGS["ibuprofen"].label, [_propose("ibuprofen", pid, d.evidence)]
             )
         )
-    if variant == "acetaminophen" and (liver := safety.hepatic(p)):
-        d.cautions.append(
-            f"{liver.text}: acetaminophen needs a lower maximum than "
-            f"{T.acetaminophen_max_mg_per_day / 1000:g} g a day; check liver function."
-        )
-    d.evidence += _evidence(risks)
+    if variant == "acetaminophen":
+        for c in _check(p, DRUGS["acetaminophen"].ingredient):
+            d.cautions.append(c.text[0].upper() + c.text[1:] + ".")
+            d.evidence += c.evidence
+    d.evidence += _evidence(tuple(found))
     d.do += [a["stay_active"], a["physiotherapy"]]
     if p.spasticity or p.neuropathic:
         d.do.append(a["components"])
@@ -134,6 +147,10 @@ def first_line(p: PainProfile, pid: str) -> Card:
     return finish(d, pid)
 
 
+def _others(p: PainProfile, m: Medication) -> safety.MedIndex:
+    return safety.MedIndex(x for x in p.meds if x is not m)
+
+
 # The first-line summaries name no patient detail: filled in once, here.
 _FIRST_LINE_SUMMARIES = {
     variant: fit_summary(template, drug="ibuprofen")
@@ -148,47 +165,37 @@ def spasticity(p: PainProfile, pid: str) -> Card | None:
     a = text.advice
     d = Draft("spasticity", "")
     d.evidence = list(p.spasticity) + list(p.back_pain)
+    pump = tuple(m for m in p.by_route("intrathecal") if "antispasticity" in m.classes)
+    if pump:
+        d.summary = text.summaries["itb"]
+        d.do = [a["itb"].format(drugs=_names(pump)), a["physiotherapy"]]
+        return finish(d, pid)
     current = p.meds_in("antispasticity")
     if current:
         d.summary = fit_summary(text.summaries["titrate"], drug=_names(current))
         d.do = [a["titrate"].format(drugs=_names(current)), a["phasic"], a["physiotherapy"]]
-        if len(current) > 1:
-            d.cautions.append(CONCERNS["duplicate"].format(what=_names(current)).capitalize() + ".")
-        if p.on("opioid"):
-            d.cautions.append("Taken with an opioid: added sedation and respiratory depression.")
-        if any("tizanidine" in m.ingredients for m in current):
-            contra, avoid = safety.tizanidine_blockers(p, p.meds)
-            for c in (*contra, *avoid):
-                d.cautions.append(f"Tizanidine: {c.text}.")
+        for m in current:
+            for c in safety.concerns(safety.drug_of(m), p, _others(p, m)):
+                d.cautions.append(f"{m.display}: {c.text}.")
                 d.evidence += c.evidence
         return finish(d, pid)
 
     options: list[str] = []
-    renal = safety.baclofen_renal(p)
-    if renal and safety.egfr_below(p, T.egfr_severe):
-        d.cautions.append(_left_out("baclofen", [renal.text]))
-        d.evidence += renal.evidence
-    else:
-        key = "baclofen_renal" if renal else "baclofen"
+    for key in ("baclofen", "tizanidine"):
+        found = _check(p, DRUGS[key].ingredient)
+        if blocked := safety.blocking(found):
+            d.cautions.append(_left_out(DRUGS[key].ingredient, _text(tuple(blocked))))
+            d.evidence += _evidence(tuple(blocked))
+            continue
+        states = safety.cautions(safety.state_concerns(safety.product(DRUGS[key].ingredient), p))
+        if states and f"{key}_renal" in DRUGS:
+            key = f"{key}_renal"
         d.do.append(a[key])
-        if renal:
-            d.evidence += renal.evidence
+        for c in found:
+            d.cautions.append(f"{DRUGS[key].ingredient.capitalize()}: {c.text}.")
+            d.evidence += c.evidence
         options.append(key)
-    contra, avoid = safety.tizanidine_blockers(p, p.meds)
-    if contra or avoid:
-        d.cautions.append(_left_out("tizanidine", _text(contra + avoid)))
-        d.evidence += _evidence(contra + avoid)
-    else:
-        d.do.append(a["tizanidine"])
-        options.append("tizanidine")
     d.do += [a["physiotherapy"], a["phasic"]]
-    others = p.meds_in("muscle_relaxant_other")
-    if others:
-        d.cautions.append(
-            f"Already on another muscle relaxant ({_names(others)}): avoid two together."
-        )
-    if p.on("opioid"):
-        d.cautions.append("Active opioid: antispasticity drugs add to sedation; start low.")
     actions = _alternatives(options, pid, d.evidence[:3])
     for i, key in enumerate(options):
         d.suggestions.append(suggestion(key, DRUGS[key].label, [actions[key]], i == 0))
@@ -219,24 +226,32 @@ def neuropathic(p: PainProfile, pid: str) -> Card | None:
                 "amitriptyline", [CONCERNS["already_taken"].format(what=_names(on_tca + on_snri))]
             )
         )
-    elif risks := safety.tca_concerns(p, p.meds):
-        d.cautions.append(_left_out("amitriptyline (TCA)", _text(risks)))
-        d.evidence += _evidence(risks)
+    elif risks := safety.blocking(_check(p, DRUGS["amitriptyline"].ingredient)):
+        d.cautions.append(_left_out("amitriptyline (TCA)", _text(tuple(risks))))
+        d.evidence += _evidence(tuple(risks))
     else:
         d.do.append(a["amitriptyline"])
         options.append("amitriptyline")
+    gabapentin = DRUGS["gabapentin"].ingredient
     if on_gaba:
         d.cautions.append(
             _left_out("gabapentin", [CONCERNS["already_taken"].format(what=_names(on_gaba))])
         )
+    elif risks := safety.blocking(found := _check(p, gabapentin)):
+        d.cautions.append(_left_out("gabapentin", _text(tuple(risks))))
+        d.evidence += _evidence(tuple(risks))
     else:
-        concerns = safety.gabapentinoid_concerns(p, p.meds)
-        renal = safety.egfr_below(p, T.egfr_reduced)
-        key = "gabapentin_renal" if renal else "gabapentin"
-        d.do.append(a[key])
-        for c in concerns:
-            if c.key == "opioid":
-                d.cautions.append(f"Gabapentin with an {c.text}: start low, warn about drowsiness.")
+        limit = safety.daily_limit(gabapentin, p)
+        if limit is not None and limit.why:
+            d.do.append(
+                a["gabapentin_renal"].format(kidney=limit.why, limit=f"{limit.max_mg:,.0f}")
+            )
+            key = "gabapentin_renal"
+        else:
+            d.do.append(a["gabapentin"])
+            key = "gabapentin"
+        for c in found:
+            d.cautions.append(f"Gabapentin {c.text}.")
             d.evidence += c.evidence
         options.append(key)
     d.do += [a["combine"], a["alternatives"]]
@@ -252,7 +267,7 @@ def neuropathic(p: PainProfile, pid: str) -> Card | None:
     elif len(options) == 2:
         d.summary = text.summaries["both"]
     elif options:
-        d.summary = text.summaries["gabapentin"]
+        d.summary = text.summaries["gabapentin" if "amitriptyline" not in options else "both"]
     else:
         d.summary = text.summaries["none"]
     return finish(d, pid)
@@ -282,6 +297,8 @@ def refractory_spasticity(p: PainProfile, pid: str) -> Card | None:
     )
     if not (p.spasticity and oral and p.duration is Duration.SUBACUTE_CHRONIC):
         return None
+    if p.by_route("intrathecal"):
+        return None  # already on a pump: the spasticity card says to review it
     text = CARDS["refractory-spasticity"]
     d = Draft("refractory-spasticity", fit_summary(text.summaries["default"], drugs=_names(oral)))
     d.do = list(text.advice.values())
@@ -320,7 +337,15 @@ def opioid_active(p: PainProfile, pid: str) -> Card | None:
     if not opioids:
         return None
     text = CARDS["opioid-active"]
-    others = tuple(m for m in safety.cns_depressants(p.meds) if "opioid" not in m.classes)
+    index = safety.MedIndex(p.meds)
+    pairs = [c for m in opioids for c in safety.interactions(safety.drug_of(m), index)]
+    others = tuple(
+        {
+            c.partner.resource: c.partner
+            for c in pairs
+            if c.partner is not None and "opioid" not in c.partner.classes
+        }.values()
+    )
     d = Draft("opioid-active", "")
     d.do = [text.advice["review"]]
     d.evidence = [m.evidence for m in opioids + others]
@@ -352,8 +377,20 @@ _TREATMENT: tuple[Callable[[PainProfile, str], Card | None], ...] = (
 )
 
 
+def under_18(p: PainProfile, pid: str) -> Card | None:
+    if not (p.has_back_pain or p.pain_documented):
+        return None
+    text = CARDS["under-18"]
+    d = Draft("under-18", text.summaries["default"])
+    d.do = [text.advice["paediatric"]]
+    d.evidence = list(p.back_pain or p.pain_documented)
+    d.notes = [f"Age {p.age}."]
+    return finish(d, pid)
+
+
 def patient_view_cards(p: PainProfile, pid: str) -> list[Card]:
-    """Every patient-view card the profile earns; treatment waits while a hard red flag stands."""
+    """Every patient-view card the profile earns; treatment waits while a hard red flag stands,
+    and is not offered under 18 (adult doses)."""
     cards: list[Card | None] = []
     flags = hard_flags(p)
     if flags:
@@ -361,9 +398,12 @@ def patient_view_cards(p: PainProfile, pid: str) -> list[Card]:
     else:
         cards.append(red_flag_risk(p, pid))
     cards.append(pain_not_assessed(p, pid))
-    if p.has_back_pain and not flags:
-        cards.append(first_line(p, pid))
-    if not flags:
+    if p.age is not None and p.age < T.adult_age:
+        if not flags:
+            cards.append(under_18(p, pid))
+    elif not flags:
+        if p.has_back_pain:
+            cards.append(first_line(p, pid))
         cards += [rule(p, pid) for rule in _TREATMENT]
     cards += [opioid_active(p, pid), dmt_injection_pain(p, pid)]
     return [c for c in cards if c is not None]

@@ -1,7 +1,8 @@
-"""Write docs/cards.md, the card catalogue for clinical review, from cards/content.py.
+"""Write docs/cards.md (the card catalogue, from cards/content.py) and docs/safety-rules.md (the
+medication-safety tables, from mappings/data/medication_safety/) for clinical review.
 
 Usage: .venv/bin/python scripts/gen_cards_doc.py [--check]
-With --check, exit 1 (and write nothing) when docs/cards.md is out of date.
+With --check, exit 1 (and write nothing) when either file is out of date.
 """
 
 from __future__ import annotations
@@ -12,23 +13,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cards.catalogue import render  # noqa: E402
+from cards import catalogue, safety_catalogue  # noqa: E402
 
-TARGET = ROOT / "docs" / "cards.md"
+TARGETS = (
+    (ROOT / "docs" / "cards.md", catalogue.render),
+    (ROOT / "docs" / "safety-rules.md", safety_catalogue.render),
+)
 
 
 def main(argv: list[str]) -> int:
-    text = render()
-    current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else None
-    if "--check" in argv:
-        if current != text:
-            print(f"{TARGET.relative_to(ROOT)} is out of date: run scripts/gen_cards_doc.py")
-            return 1
-        return 0
-    if current != text:
-        TARGET.write_text(text, encoding="utf-8")
-        print(f"wrote {TARGET.relative_to(ROOT)}")
-    return 0
+    stale = 0
+    for target, render in TARGETS:
+        text = render()
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if current == text:
+            continue
+        if "--check" in argv:
+            print(f"{target.relative_to(ROOT)} is out of date: run scripts/gen_cards_doc.py")
+            stale = 1
+        else:
+            target.write_text(text, encoding="utf-8")
+            print(f"wrote {target.relative_to(ROOT)}")
+    return stale
 
 
 if __name__ == "__main__":

@@ -127,7 +127,7 @@ def test_opioid_order_with_active_benzodiazepine_and_co_ordered_gabapentin():
 
 def test_opioid_when_already_on_one():
     card = by_kind(run(profile(meds=(med("tramadol"),)), med_order("oxycodone")))["opioid-order"]
-    assert "Already on an opioid: tramadol tablet" in card.detail
+    assert "tramadol tablet" in card.detail and "two opioids" in card.detail
 
 
 # ---- NSAID risk ----------------------------------------------------------------------------------
@@ -160,7 +160,8 @@ def test_nsaid_with_co_ordered_anticoagulant():
 
 def test_nsaid_below_egfr_30_says_avoid():
     card = by_kind(run(profile(egfr_value=20), med_order("ibuprofen")))["nsaid-risk"]
-    assert "avoid NSAIDs" in card.detail
+    assert "eGFR 20" in card.summary and "below 30" in card.detail
+    assert "Switch to acetaminophen" in card.detail
 
 
 def test_nsaid_safe_patient_no_card():
@@ -218,15 +219,15 @@ def test_tizanidine_with_other_cyp1a2_inhibitor_is_a_caution_not_critical():
 
 def test_baclofen_low_egfr():
     card = by_kind(run(profile(egfr_value=45), med_order("baclofen")))["drug-caution"]
-    assert "eGFR 45" in card.summary and "use a lower dose" in card.detail
+    assert "eGFR 45" in card.summary and "lower dose" in card.detail
     card = by_kind(run(profile(egfr_value=20), med_order("baclofen")))["drug-caution"]
-    assert "avoid baclofen" in card.detail
+    assert "Avoid (eGFR 20" in card.detail and "below 30" in card.detail
 
 
 def test_tca_with_risks():
     p = profile(age=75, findings={"urinary_retention": "Retention of urine"})
     card = by_kind(run(p, med_order("amitriptyline")))["drug-caution"]
-    assert "- Age 75 (65 or older)." in card.detail and "Retention of urine" in card.detail
+    assert "age 75" in card.detail and "Retention of urine" in card.detail
     assert "(+1 more)" in card.summary
 
 
@@ -234,7 +235,8 @@ def test_tca_co_ordered_with_tramadol():
     cards = run(
         profile(), med_order("amitriptyline"), med_order("tramadol", "tr-1", selected=False)
     )
-    assert "Serotonergic drug: tramadol (draft)" in by_kind(cards)["drug-caution"].detail
+    detail = by_kind(cards)["drug-caution"].detail
+    assert "tramadol (draft)" in detail and "serotonin syndrome" in detail
 
 
 def test_gabapentinoid_with_opioid_and_low_egfr():
@@ -245,12 +247,13 @@ def test_gabapentinoid_with_opioid_and_low_egfr():
 
 
 def test_duplicate_therapy():
+    # baclofen with tizanidine is a caution in MS spasticity, not a duplicate (clinical rules 5)
     card = by_kind(run(profile(meds=(med("baclofen"),)), med_order("tizanidine")))["drug-caution"]
-    assert "duplicate therapy with baclofen tablet" in card.summary
+    assert "baclofen tablet" in card.summary and "duplicate" not in card.detail
     card = by_kind(run(profile(meds=(med("duloxetine"),)), med_order("amitriptyline")))[
         "drug-caution"
     ]
-    assert "Duplicate therapy with duloxetine tablet" in card.detail
+    assert "duloxetine tablet" in card.detail and "duplicate therapy" in card.detail
     assert "gabapentin is the alternative" in card.detail
 
 
@@ -300,6 +303,6 @@ def test_nsaid_order_with_aspirin_is_one_risk_card_not_also_a_duplicate():
 def test_tizanidine_interaction_proposes_reduced_baclofen_when_egfr_reduced():
     cards = run(profile(egfr_value=50, meds=(med("ciprofloxacin"),)), med_order("tizanidine"))
     card = by_kind(cards)["tizanidine-interaction"]
-    assert "baclofen at a reduced dose" in card.detail
+    assert "eGFR 50" in card.detail
     (resource,) = [a.resource for s in card.suggestions for a in s.actions if a.type == "create"]
     assert resource["dosageInstruction"][0]["text"].startswith("Reduced kidney function")

@@ -17,15 +17,12 @@ def card(p, kind):
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"age": 65}, "age 65 (65 or older)"),
-        ({"egfr_value": 59}, "eGFR 59 mL/min/1.73m2"),
-        ({"findings": {"gi_bleed": "Peptic ulcer"}}, "GI bleeding or peptic ulcer: Peptic ulcer"),
-        (
-            {"findings": {"cardiovascular_disease": "Heart failure"}},
-            "cardiovascular disease: Heart failure",
-        ),
-        ({"meds": (med("warfarin"),)}, "takes an anticoagulant: warfarin tablet"),
-        ({"meds": (med("clopidogrel"),)}, "takes an antiplatelet: clopidogrel tablet"),
+        ({"age": 65}, "age 65"),
+        ({"egfr_value": 59}, "eGFR 59 mL/min/1.73 m²"),
+        ({"findings": {"gi_bleed": "Peptic ulcer"}}, "Peptic ulcer"),
+        ({"findings": {"cardiovascular_disease": "Heart failure"}}, "Heart failure"),
+        ({"meds": (med("warfarin"),)}, "with warfarin tablet"),
+        ({"meds": (med("clopidogrel"),)}, "with clopidogrel tablet"),
     ],
 )
 def test_nsaid_unsafe_gives_acetaminophen_and_says_why(kwargs, reason):
@@ -49,12 +46,12 @@ def test_nsaid_unsafe_and_on_acetaminophen_suggests_no_drug():
 def test_active_nsaid_with_risks_is_flagged_in_detail():
     c = card(profile(age=70, meds=(med("ibuprofen"),)), "first-line")
     assert codes(c) == [PHYSIO]
-    assert "The current NSAID carries risks for this patient (age 70" in c.detail
+    assert "The current NSAID carries risks for this patient" in c.detail and "age 70" in c.detail
 
 
 def test_acetaminophen_with_hepatic_impairment_carries_a_caution():
     c = card(profile(age=70, findings={"hepatic_impairment": "Cirrhosis"}), "first-line")
-    assert "hepatic impairment: Cirrhosis: acetaminophen needs a lower maximum" in c.detail
+    assert "Cirrhosis" in c.detail and "lower daily maximum (2 g)" in c.detail
 
 
 @pytest.mark.parametrize("inhibitor", ["ciprofloxacin", "fluvoxamine", "mexiletine"])
@@ -67,13 +64,15 @@ def test_tizanidine_never_suggested_with_a_cyp1a2_inhibitor(inhibitor):
 
 def test_tizanidine_never_suggested_with_hepatic_impairment():
     c = card(profile(spasticity=True, findings={"hepatic_impairment": "Hepatitis"}), "spasticity")
-    assert "313412" not in codes(c) and "hepatic impairment: Hepatitis" in c.detail
+    assert "313412" not in codes(c) and "**Left out**: tizanidine" in c.detail
+    assert "Hepatitis" in c.detail
 
 
 def test_baclofen_left_out_below_egfr_30():
     c = card(profile(spasticity=True, egfr_value=25), "spasticity")
     assert codes(c) == ["313412"]
-    assert "**Left out**: baclofen, because of eGFR 25" in c.detail and "(below 30)" in c.detail
+    assert "**Left out**: baclofen" in c.detail and "eGFR 25" in c.detail
+    assert "below 30" in c.detail
 
 
 def test_baclofen_reduced_dose_between_30_and_59():
@@ -98,8 +97,8 @@ def test_no_antispasticity_drug_when_both_unsafe():
         ({"findings": {"cardiac_conduction": "Bundle branch block"}}, "Bundle branch block"),
         ({"findings": {"urinary_retention": "Retention of urine"}}, "Retention of urine"),
         ({"findings": {"angle_closure_glaucoma": "Angle-closure glaucoma"}}, "Angle-closure"),
-        ({"meds": (med("sertraline"),)}, "serotonergic drug: sertraline tablet"),
-        ({"meds": (med("tramadol"),)}, "serotonergic drug: tramadol tablet"),
+        ({"meds": (med("sertraline"),)}, "with sertraline tablet"),
+        ({"meds": (med("tramadol"),)}, "with tramadol tablet"),
     ],
 )
 def test_gabapentin_preferred_when_tca_unsafe(kwargs, reason):
@@ -116,7 +115,7 @@ def test_gabapentin_renal_dose_below_egfr_60_and_unknown_egfr_is_normal():
 
 def test_gabapentin_with_active_opioid_carries_a_caution():
     c = card(profile(neuropathic=True, meds=(med("oxycodone"),)), "neuropathic")
-    assert "Gabapentin with an opioid: oxycodone tablet" in c.detail
+    assert "oxycodone tablet" in c.detail and "respiratory depression" in c.detail
 
 
 def test_no_second_gabapentinoid_when_on_pregabalin():
@@ -148,5 +147,5 @@ def test_never_suggests_a_drug_already_taken():
 def test_low_dose_aspirin_is_a_risk_not_an_analgesic_already_taken():
     c = card(profile(meds=(med("aspirin"),)), "first-line")
     assert codes(c) == [ACETAMINOPHEN, PHYSIO]
-    assert "takes an antiplatelet: aspirin tablet" in c.detail
+    assert "with aspirin tablet" in c.detail and "antiplatelet" in c.detail
     assert "Already prescribed" not in c.detail

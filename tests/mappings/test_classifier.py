@@ -77,7 +77,12 @@ def test_typical_patient_profile() -> None:
     assert profile.age == 48
     assert profile.egfr is not None and profile.egfr.value == 84.0
     assert profile.egfr.evidence.resource == "Observation/egfr"
-    assert [e.resource for e in profile.pain_documented] == ["Condition/lbp", "Observation/pain"]
+    # a neuropathic pain Condition documents pain as well (clinical rules section 2)
+    assert [e.resource for e in profile.pain_documented] == [
+        "Condition/lbp",
+        "Condition/dysesth",
+        "Observation/pain",
+    ]
     assert profile.has("ms_rrms") and profile.has("neuropathic")
 
 

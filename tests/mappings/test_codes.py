@@ -108,7 +108,7 @@ CASES = [
     (ICD10CM, "H40.20X0", "angle_closure_glaucoma"),
     (ICD10CM, "K74.60", "hepatic_impairment"),
     # Observations.
-    (LOINC, "98979-8", "egfr"),
+    (LOINC, "98979-8", "egfr_race_free"),
     (LOINC, "62238-1", "egfr"),
     (LOINC, "33914-3", "egfr"),
     (LOINC, "72514-3", "pain_score"),

@@ -93,7 +93,7 @@ BAD_EDITS = [
     (
         "unknown system",
         "observations.csv",
-        _replace("observations.csv", "egfr,loinc,98979-8", "egfr,lonic,98979-8"),
+        _replace("observations.csv", "egfr,loinc,62238-1", "egfr,lonic,62238-1"),
         "lonic",
         "system",
     ),
@@ -165,14 +165,14 @@ BAD_EDITS = [
     (
         "non-numeric rxcui",
         "rxnorm_products.csv",
-        _append("rxnorm_products.csv", "12x,SCD,foo 1 MG,1292,baclofen,test"),
+        _append("rxnorm_products.csv", "12x,SCD,foo 1 MG,1292,baclofen,test,"),
         "12x,SCD",
         "rxcui",
     ),
     (
         "unknown tty",
         "rxnorm_products.csv",
-        _append("rxnorm_products.csv", "123,XYZ,foo 1 MG,1292,baclofen,test"),
+        _append("rxnorm_products.csv", "123,XYZ,foo 1 MG,1292,baclofen,test,"),
         "123,XYZ",
         "tty",
     ),

@@ -155,12 +155,14 @@ def test_unresolvable_reference_is_ignored() -> None:
 
 def test_systemic_steroid_vs_local_form() -> None:
     oral = run(med_request(cc(text="prednisone 5 mg oral tablet"))).meds[0]
-    assert "systemic_corticosteroid" in oral.classes
-    cream = run(med_request(cc(text="hydrocortisone 1% topical cream"))).meds[0]
-    assert "systemic_corticosteroid" not in cream.classes
-    coded_cream = run(med_request(rx("998422"))).meds[0]
-    assert coded_cream.ingredients == ("hydrocortisone",)
-    assert "systemic_corticosteroid" not in coded_cream.classes
+    assert "systemic_corticosteroid" in oral.classes and oral.route == "systemic"
+    cream = run(med_request(cc(text="hydrocortisone 1% topical cream")))
+    assert cream.meds == () and [m.route for m in cream.by_route("local")] == ["local"]
+    coded_cream = run(med_request(rx("998422")))
+    assert coded_cream.meds == ()
+    (local,) = coded_cream.by_route("local")
+    assert set(local.ingredients) == {"acyclovir", "hydrocortisone"}
+    assert local.dose_form == "Topical Cream"
 
 
 def test_medication_evidence_has_date_and_display() -> None:
