@@ -307,7 +307,7 @@ def dose_above_maximum(ctx: _Context, o: DraftOrder) -> list[Card]:
                     why=why,
                 )
             )
-            + f" Source: {limit.row.source}."
+            + f" Source: {limit.row.row.source}."
         )
         for med, mg, how in problem.sources:
             d.notes.append(f"{plain(med.display, 100)}: {plain(how, 120)} ({mg:,.0f} mg a day)")
