@@ -149,6 +149,8 @@ CARDS: dict[str, CardText] = {
             suggests="Ibuprofen 400 mg, or acetaminophen 500 mg when an NSAID is unsafe (at most "
             "one drug); physiotherapy referral. selectionBehavior any.",
             links=("acp",),
+            # raised to a warning when an NSAID already taken is unsafe for this patient
+            overrides=("already-addressed", "benefit-outweighs-risk"),
         ),
         CardText(
             kind="spasticity",
@@ -387,10 +389,13 @@ CARDS: dict[str, CardText] = {
             kind="nsaid-risk",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger=f"An NSAID with a risk: age {T.older_adult_age}+, eGFR below {_EGFR_LOW}, GI "
-            "bleed or ulcer, cardiovascular disease, anticoagulant or antiplatelet.",
+            trigger="A systemic NSAID ordered with a concern of the safety tables "
+            "(docs/safety-rules.md): age, kidney function (eGFR, CKD stage, dialysis), GI "
+            "bleeding, cardiovascular or liver disease, pregnancy, an interacting drug. Critical "
+            "when a concern is a contraindication (from 30 weeks of pregnancy); information when "
+            "all are cautions.",
             summaries={"default": "NSAID ({order}) with {risk}: consider acetaminophen instead"},
-            lead="NSAID risks outweigh the benefit for this patient.",
+            lead="An NSAID carries risks for this patient.",
             advice={
                 "switch": f"Switch to acetaminophen (max {_APAP_G} g a day).",
                 "check": "Weigh the cautions below before prescribing; lowest effective dose for "
@@ -404,8 +409,9 @@ CARDS: dict[str, CardText] = {
             kind="tizanidine-interaction",
             hook="order-select / order-sign",
             indicator="critical",
-            trigger="Tizanidine with ciprofloxacin or fluvoxamine, active or co-ordered (either "
-            "drug being the order).",
+            trigger="Tizanidine with a drug that contraindicates it (interactions.csv rows with "
+            "card tizanidine-interaction: ciprofloxacin, fluvoxamine), systemic, active or "
+            "co-ordered, either drug being the order.",
             summaries={
                 "default": "Tizanidine with {inhibitor} is contraindicated (CYP1A2): "
                 "remove {remove}"
@@ -425,9 +431,11 @@ CARDS: dict[str, CardText] = {
             kind="drug-caution",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger=f"Baclofen with eGFR below {_EGFR_LOW}; TCA with a risk; gabapentinoid with an "
-            f"opioid or eGFR below {_EGFR_LOW}; tizanidine with hepatic impairment or another "
-            "CYP1A2 inhibitor; duplicate therapy.",
+            trigger="Any other systemic drug ordered with a concern of the safety tables "
+            "(docs/safety-rules.md): an interaction with an active or co-ordered drug (either "
+            "being the order), a patient-state row (kidney, liver, age, pregnancy, "
+            "breastfeeding), the same ingredient in another product, oral baclofen on an "
+            "intrathecal pump. Information when all are cautions.",
             summaries={"default": "Check {order}: {caution}"},
             lead="Cautions for this order and this patient.",
             advice={

@@ -82,11 +82,16 @@ def _concerns(ctx: _Context, m: Medication) -> list[safety.Concern]:
     return found
 
 
-def _with_concerns(d: Draft, found: list[safety.Concern]) -> None:
+def _with_concerns(d: Draft, found: list[safety.Concern], *, downgrade: bool = True) -> None:
+    """List the concerns; a contraindication makes the card critical, and (`downgrade`) a card
+    of cautions only is information, so that what the service itself suggests (with its
+    cautions shown) never comes back as a warning once ordered."""
     d.cautions += [_sentence(c.text) for c in found]
     d.evidence += [e for c in found for e in c.evidence]
     if any(c.severity == "contraindicated" for c in found):
         d.indicator = "critical"
+    elif downgrade and not any(c.blocks for c in found):
+        d.indicator = "info"
 
 
 def imaging(ctx: _Context, o: DraftOrder) -> Card | None:
@@ -144,7 +149,7 @@ def opioid_order(ctx: _Context, o: DraftOrder) -> Card | None:
     d.do = [text.advice["first"]]
     if partners:
         d.do.append(text.advice["cns"].format(others=names))
-    _with_concerns(d, found)
+    _with_concerns(d, found, downgrade=False)
     if actions := _remove(o):
         d.suggestions.append(suggestion("remove", "Remove the opioid order", actions))
     return finish(d, ctx.patient_id)
@@ -156,14 +161,14 @@ def nsaid_risk(ctx: _Context, o: DraftOrder) -> Card | None:
         return None
     p = ctx.profile
     found = _concerns(ctx, m)
-    unknown = safety.kidney_check(p, safety.drug_of(m))
-    if not found and unknown is None:
-        return None
+    if not found:
+        return None  # with no recent eGFR alone, the first-line card already says to check it
     text = CARDS["nsaid-risk"]
-    first = found[0].text if found else unknown or ""
-    d = _draft("nsaid-risk", fit_summary(text.summaries["default"], order=o.display, risk=first), o)
+    d = _draft(
+        "nsaid-risk", fit_summary(text.summaries["default"], order=o.display, risk=found[0].text), o
+    )
     _with_concerns(d, found)
-    if unknown:
+    if unknown := safety.kidney_check(p, safety.drug_of(m)):
         d.cautions.append(_sentence(unknown))
     if any(c.blocks for c in found):
         d.do.append(text.advice["switch"])
@@ -215,7 +220,7 @@ def _pair_card(ctx: _Context, o: DraftOrder, m: Medication, c: safety.Concern) -
     alternative = _alternative(ctx, c, m)
     if alternative:
         d.do.append(text.advice["alternative"])
-        product = safety.product(DRUGS[alternative].ingredient)
+        product = safety.product(DRUGS[alternative].ingredient, ctx.index.knowledge)
         for caution in safety.concerns(product, ctx.profile, ctx.index):
             d.cautions.append(f"{DRUGS[alternative].label}: {caution.text}.")
             d.evidence += caution.evidence
@@ -235,9 +240,9 @@ def _alternative(ctx: _Context, c: safety.Concern, m: Medication) -> str | None:
     product = DRUGS[key]
     if product.ingredient in m.ingredients or ctx.profile.takes(product.ingredient):
         return None
-    if not _is_card_drug(c, m):
+    if not _is_card_drug(ctx, c, m):
         return None
-    candidate = safety.product(product.ingredient)
+    candidate = safety.product(product.ingredient, ctx.index.knowledge)
     found = safety.concerns(candidate, ctx.profile, ctx.index)
     if safety.blocking(found):
         return None
@@ -248,9 +253,9 @@ def _alternative(ctx: _Context, c: safety.Concern, m: Medication) -> str | None:
     return key
 
 
-def _is_card_drug(c: safety.Concern, m: Medication) -> bool:
+def _is_card_drug(ctx: _Context, c: safety.Concern, m: Medication) -> bool:
     """Is the order the drug the card is about (the first drug of its interactions.csv row)?"""
-    for row, _ in safety.knowledge().interactions_for(m.ingredients, m.classes):
+    for row, _, _ in ctx.index.knowledge.interactions_for(m.ingredients, m.classes):
         if row.card == c.card and row.a.matches(m.ingredients, m.classes):
             return True
     return False
@@ -281,7 +286,7 @@ def drug_caution(ctx: _Context, o: DraftOrder) -> Card | None:
 
 def dose_above_maximum(ctx: _Context, o: DraftOrder) -> list[Card]:
     m = _med(o)
-    if m is None or m.daily is None:
+    if m is None or not (m.daily or m.dosage):
         return []
     problems, _ = safety.dose_problems(m, ctx.profile, ctx.index)
     cards = []

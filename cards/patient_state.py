@@ -39,6 +39,14 @@ def kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
     A recorded dialysis or end-stage disease holds whatever a measured eGFR says; a CKD stage
     stands in for a missing eGFR (stage 4: below 30); else the recent eGFR.
     """
+    try:
+        return p.memo[kidney_fact]  # type: ignore[return-value]
+    except KeyError:
+        found = p.memo[kidney_fact] = _kidney_fact(p)
+        return found
+
+
+def _kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
     k, e = p.kidney, p.egfr
     if k is not None and (k.overrides or e is None):
         shown = k.evidence[0]
@@ -58,7 +66,17 @@ def kidney_unknown(p: PainProfile) -> bool:
 
 
 def holds(condition: Condition, p: PainProfile) -> Fact | None:
-    """The fact that makes `condition` hold for this patient, or None (also when unknown)."""
+    """The fact that makes `condition` hold for this patient, or None (also when unknown);
+    worked out once per profile."""
+    memo, key = p.memo, id(condition)  # conditions live as long as the tables
+    try:
+        return memo[key]  # type: ignore[return-value]
+    except KeyError:
+        found = memo[key] = _holds(condition, p)
+        return found
+
+
+def _holds(condition: Condition, p: PainProfile) -> Fact | None:
     name, op, value = condition.name, condition.op, condition.value
     if name == "age":
         if p.age is None or not _compare(p.age, op, value):
@@ -81,14 +99,36 @@ def holds(condition: Condition, p: PainProfile) -> Fact | None:
     if name == "dialysis":
         k = p.kidney
         return Fact(k.label, k.evidence) if k is not None and k.overrides else None
-    found_evidence = p.evidence_for(name)
+    found_evidence = p.findings.get(name)
     if not found_evidence:
         return None
     return Fact(found_evidence[0].display, found_evidence)
 
 
+def known(p: PainProfile) -> frozenset[str]:
+    """The state names this patient has a value for (age, eGFR, pregnancy, recorded concepts):
+    a condition on any other name cannot hold. Worked out once per profile."""
+    found = p.memo.get(known)
+    if found is None:
+        names = set(p.findings)
+        if p.age is not None:
+            names.add("age")
+        if p.egfr is not None or p.kidney is not None:
+            names.add("egfr")
+        if p.kidney is not None and p.kidney.overrides:
+            names.add("dialysis")
+        if p.pregnancy is not None:
+            names.update(("pregnant", "pregnancy_weeks"))
+        if p.lactation:
+            names.add("lactating")
+        found = p.memo[known] = frozenset(names)
+    return found  # type: ignore[return-value]
+
+
 def all_hold(conditions: tuple[Condition, ...], p: PainProfile) -> Fact | None:
     """One fact for several conditions joined by "&" (None unless every one holds)."""
+    if len(conditions) == 1:
+        return holds(conditions[0], p)
     facts = []
     for condition in conditions:
         fact = holds(condition, p)

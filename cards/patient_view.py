@@ -68,7 +68,8 @@ def pain_not_assessed(p: PainProfile, pid: str) -> Card | None:
 
 def _check(p: PainProfile, ingredient: str) -> list[safety.Concern]:
     """The same checks an order of this product would get (its states and interactions)."""
-    return safety.concerns(safety.product(ingredient), p, safety.MedIndex(p.meds))
+    index = safety.index_of(p)
+    return safety.concerns(safety.product(ingredient, index.knowledge), p, index)
 
 
 def first_line(p: PainProfile, pid: str) -> Card:
@@ -90,6 +91,7 @@ def first_line(p: PainProfile, pid: str) -> Card:
         )
         current = [c for m in nsaids for c in safety.concerns(safety.drug_of(m), p, _others(p, m))]
         if safety.blocking(current):
+            d.indicator = "warning"  # an NSAID already taken that this patient should not take
             d.cautions.append(
                 "The current NSAID carries risks for this patient ("
                 + "; ".join(_text(safety.blocking(current)))
@@ -113,7 +115,7 @@ def first_line(p: PainProfile, pid: str) -> Card:
         variant = "nsaid"
         d.do.append(a["nsaid"])
         d.cautions += [c.text[0].upper() + c.text[1:] + "." for c in found]
-        if unknown := safety.kidney_check(p, safety.product(nsaid)):
+        if unknown := safety.kidney_check(p, safety.product(nsaid, safety.index_of(p).knowledge)):
             d.cautions.append(unknown[0].upper() + unknown[1:] + ".")
         elif fact := kidney_fact(p):
             d.do.append(a["kidney"].format(egfr=fact[1].text))
@@ -187,7 +189,8 @@ def spasticity(p: PainProfile, pid: str) -> Card | None:
             d.cautions.append(_left_out(DRUGS[key].ingredient, _text(tuple(blocked))))
             d.evidence += _evidence(tuple(blocked))
             continue
-        states = safety.cautions(safety.state_concerns(safety.product(DRUGS[key].ingredient), p))
+        drug = safety.product(DRUGS[key].ingredient, safety.index_of(p).knowledge)
+        states = safety.cautions(safety.state_concerns(drug, p))
         if states and f"{key}_renal" in DRUGS:
             key = f"{key}_renal"
         d.do.append(a[key])
@@ -337,7 +340,7 @@ def opioid_active(p: PainProfile, pid: str) -> Card | None:
     if not opioids:
         return None
     text = CARDS["opioid-active"]
-    index = safety.MedIndex(p.meds)
+    index = safety.index_of(p)
     pairs = [c for m in opioids for c in safety.interactions(safety.drug_of(m), index)]
     others = tuple(
         {

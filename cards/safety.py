@@ -11,10 +11,11 @@ names.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cards.content import CONCERNS, SEVERITY_WORDS
-from cards.patient_state import all_hold, kidney_unknown
+from cards.patient_state import all_hold, kidney_unknown, known
+from mappings.dosing import dose_of
 from mappings.knowledge import DoseLimit, Knowledge
 from mappings.loader import load_terminology
 from mappings.profile import Evidence, Medication, PainProfile
@@ -54,16 +55,27 @@ def drug_of(med: Medication) -> Drug:
     return Drug(med.ingredients, med.classes, med.resource)
 
 
-def product(ingredient: str) -> Drug:
+def product(ingredient: str, tables: Knowledge | None = None) -> Drug:
     """A product the cards may suggest, as the tables see it (its ingredient's classes)."""
-    return Drug((ingredient,), load_terminology().ingredient_classes.get(ingredient, frozenset()))
+    tables = tables if tables is not None else knowledge()
+    found = _products.get((id(tables), ingredient))
+    if found is None or found[0] is not tables:
+        drug = Drug((ingredient,), tables.classes_of.get(ingredient, frozenset()))
+        found = _products[(id(tables), ingredient)] = (tables, drug)
+    return found[1]
+
+
+# The products the cards propose, as Drugs: a handful, made once per set of tables.
+_products: dict[tuple[int, str], tuple[Knowledge, Drug]] = {}
 
 
 class MedIndex:
     """Medications by ingredient and by class, built once per call, so that checking every
-    order against every other costs the matches, not the product of the two lists."""
+    order against every other costs the matches, not the product of the two lists. It carries
+    the tables, looked up once."""
 
-    def __init__(self, meds: Iterable[Medication]) -> None:
+    def __init__(self, meds: Iterable[Medication], tables: Knowledge | None = None) -> None:
+        self.knowledge = tables if tables is not None else knowledge()
         self.by_key: dict[tuple[str, str], list[Medication]] = {}
         for med in meds:
             if not med.systemic:
@@ -77,53 +89,87 @@ class MedIndex:
         return self.by_key.get((kind, name), [])
 
 
+def index_of(p: PainProfile) -> MedIndex:
+    """The patient's own medications, indexed once per profile."""
+    found = p.memo.get(MedIndex)
+    if found is None:
+        found = p.memo[MedIndex] = MedIndex(p.meds)
+    return found  # type: ignore[return-value]
+
+
 def interactions(drug: Drug, others: MedIndex) -> list[Concern]:
     """Every interaction row between `drug` and a medication of `others`, either way round."""
+    partners = others.knowledge.partners_of(drug.ingredients, drug.classes)
+    by_key = others.by_key
+    if len(partners) > len(by_key):  # walk the shorter side: usually the patient's few drugs
+        pairs = [(rows, by_key[k]) for k, rows in ((k, partners.get(k)) for k in by_key) if rows]
+    else:
+        pairs = [(rows, by_key[k]) for k, rows in partners.items() if k in by_key]
+    if not pairs:
+        return []
     found: dict[tuple[int, str], Concern] = {}
-    for row, other_side in knowledge().interactions_for(drug.ingredients, drug.classes):
-        for med in others.get(other_side.kind, other_side.name):
-            if med.resource == drug.resource or set(med.ingredients) & set(drug.ingredients):
-                continue  # the same drug: a renewal or dose change, not an interaction
-            if row.not_if is not None and row.not_if.matches(med.ingredients, med.classes):
-                continue
-            key = (row.row.line, med.resource)
-            if key in found:
-                continue
-            text = CONCERNS["interaction"].format(
-                severity=SEVERITY_WORDS[row.severity], what=med.display, effect=row.effect
-            )
-            found[key] = Concern(
-                "interaction", text, row.severity, (med.evidence,), row.card, partner=med
-            )
-    return sorted(found.values(), key=lambda c: SEVERITY_RANK[c.severity])
+    for rows, meds in pairs:
+        for row in rows:
+            for med in meds:
+                if med.resource == drug.resource or any(
+                    i in med.ingredients for i in drug.ingredients
+                ):
+                    continue  # the same drug: a renewal or dose change, not an interaction
+                if row.not_if is not None and row.not_if.matches(med.ingredients, med.classes):
+                    continue
+                key = (row.row.line, med.display)  # two requests of one drug: one line
+                same = found.get(key)
+                if same is not None:
+                    found[key] = replace(same, evidence=(*same.evidence, med.evidence))
+                    continue
+                text = CONCERNS["interaction"].format(
+                    severity=SEVERITY_WORDS[row.severity], what=med.display, effect=row.effect
+                )
+                found[key] = Concern(
+                    "interaction", text, row.severity, (med.evidence,), row.card, partner=med
+                )
+    ordered = [found[k] for k in sorted(found)]  # file order, then the drug
+    return _by_severity(ordered)
 
 
-def state_concerns(drug: Drug, p: PainProfile) -> list[Concern]:
+def _by_severity(found: list[Concern]) -> list[Concern]:
+    if len(found) > 1:
+        found.sort(key=lambda c: SEVERITY_RANK[c.severity])
+    return found
+
+
+def state_concerns(drug: Drug, p: PainProfile, tables: Knowledge | None = None) -> list[Concern]:
     """Every patient-state row that holds for `drug` (the most specific of a kind: at eGFR 24
-    the eGFR-below-30 row, not the eGFR-below-60 one as well)."""
+    the eGFR-below-30 row, not the eGFR-below-60 one as well); worked out once per profile."""
+    key = ("state", drug.ingredients, drug.classes)
+    found = p.memo.get(key)
+    if found is None:
+        found = p.memo[key] = _state_concerns(drug, p, tables or index_of(p).knowledge)
+    return found  # type: ignore[return-value]
+
+
+def _state_concerns(drug: Drug, p: PainProfile, tables: Knowledge) -> list[Concern]:
     chosen: dict[tuple[str, ...], tuple[tuple[int, float], Concern]] = {}
-    for rule in knowledge().state_rules:
-        if not rule.drug.matches(drug.ingredients, drug.classes):
-            continue
+    present = known(p)
+    for rule in tables.state_rules_for(drug.ingredients, drug.classes):
+        if not rule.names <= present:
+            continue  # the chart records nothing this row reads
         fact = all_hold(rule.state, p)
         if fact is None:
             continue
-        kind = (str(rule.drug), *sorted(c.name for c in rule.state))
-        strictness = sum(c.value if c.op == ">=" else -c.value for c in rule.state)
-        rank = (SEVERITY_RANK[rule.severity], -strictness)
+        rank = (SEVERITY_RANK[rule.severity], -rule.strictness)
+        if rule.kind in chosen and rank >= chosen[rule.kind][0]:
+            continue
         text = CONCERNS["state"].format(
             severity=SEVERITY_WORDS[rule.severity], fact=fact.text, effect=rule.effect
         )
-        concern = Concern("state", text, rule.severity, fact.evidence)
-        if kind not in chosen or rank < chosen[kind][0]:
-            chosen[kind] = (rank, concern)
-    return sorted((c for _, c in chosen.values()), key=lambda c: SEVERITY_RANK[c.severity])
+        chosen[rule.kind] = (rank, Concern("state", text, rule.severity, fact.evidence))
+    return _by_severity([c for _, c in chosen.values()])
 
 
 def concerns(drug: Drug, p: PainProfile, others: MedIndex) -> list[Concern]:
     """State and interaction concerns together, most severe first."""
-    found = state_concerns(drug, p) + interactions(drug, others)
-    return sorted(found, key=lambda c: SEVERITY_RANK[c.severity])
+    return _by_severity(state_concerns(drug, p, others.knowledge) + interactions(drug, others))
 
 
 def blocking(found: Sequence[Concern]) -> list[Concern]:
@@ -139,7 +185,7 @@ def kidney_check(p: PainProfile, drug: Drug) -> str | None:
     safety depends on kidney function (any row of the tables reads its eGFR)."""
     if not kidney_unknown(p):
         return None
-    k = knowledge()
+    k = index_of(p).knowledge
     renal = any(
         r.drug.matches(drug.ingredients, drug.classes) and any(c.name == "egfr" for c in r.state)
         for r in k.state_rules
@@ -158,9 +204,7 @@ class Limit:
 def daily_limit(ingredient: str, p: PainProfile) -> Limit | None:
     """The lowest daily maximum of `ingredient` whose state holds for this patient."""
     best: Limit | None = None
-    for row in knowledge().dose_limits:
-        if row.ingredient != ingredient:
-            continue
+    for row in index_of(p).knowledge.limits_for(ingredient):
         fact = all_hold(row.state, p)
         if fact is None:
             continue
@@ -197,10 +241,10 @@ def dose_problems(
         if limit is None:
             continue
         sources: list[tuple[Medication, float, str]] = []
-        own = med.daily is not None and ingredient in med.daily.mg
-        if own:
-            assert med.daily is not None
-            sources.append((med, med.daily.mg[ingredient], med.daily.how))
+        daily = dose_of(med)
+        own = daily is not None and ingredient in daily.mg
+        if daily is not None and own:
+            sources.append((med, daily.mg[ingredient], daily.how))
         # Another product with the ingredient adds to the total; the same product again is a
         # renewal or a dose change, which replaces the active one rather than adding to it.
         also = [
@@ -210,8 +254,9 @@ def dose_problems(
         ]
         untold = False
         for other in also:
-            if other.daily is not None and ingredient in other.daily.mg:
-                sources.append((other, other.daily.mg[ingredient], other.daily.how))
+            other_daily = dose_of(other)
+            if other_daily is not None and ingredient in other_daily.mg:
+                sources.append((other, other_daily.mg[ingredient], other_daily.how))
             else:
                 untold = True
         total = sum(mg for _, mg, _ in sources)

@@ -15,9 +15,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from mappings.profile import DailyDose
+from mappings.profile import DailyDose, Medication
 
-__all__ = ["DailyDose", "Strength", "daily_dose", "parse_strengths"]
+__all__ = ["DailyDose", "Strength", "daily_dose", "dose_of", "parse_strengths"]
 
 _MAX_TEXT = 500  # characters read of any one text or product name
 _MAX_ITEMS = 50  # entries read of any one list
@@ -410,3 +410,11 @@ def daily_dose(
     if len(label) > room:
         label = label[: room - 1].rstrip() + "…" if room > 10 else ""
     return DailyDose(MappingProxyType(mg), f"{label} = {totals}" if label else totals)
+
+
+def dose_of(med: Medication) -> DailyDose | None:
+    """A medication's daily dose: as given, else worked out from its dosage and product name."""
+    if med.daily is not None or not med.dosage:
+        return med.daily
+    strengths = parse_strengths(med.product, med.ingredients)
+    return daily_dose({"dosageInstruction": list(med.dosage)}, strengths, med.ingredients)

@@ -28,6 +28,7 @@ _MEASURED = re.compile(r"^(age|egfr|pregnancy_weeks)(<|>=)(\d+(?:\.\d+)?)$")
 _REVIEWED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Only this much of any one text is read for route words: a drug's name is short.
 _MAX_TEXT = 500
+_MAX_REMEMBERED = 10_000  # answers kept per table (rows per drug, routes per drug text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,23 @@ class StateRule:
     severity: str
     effect: str
     row: Row
+    # Worked out once at load. `names`: the state names the row needs, so a patient of whom
+    # none is known is passed over at the cost of a set test. `kind`: rows of one kind (a drug
+    # and the same state names) say the same thing at different strengths, and at eGFR 24 only
+    # the eGFR-below-30 row is worth showing; `strictness` orders them (egfr<30 over egfr<60,
+    # age>=75 over age>=65).
+    names: frozenset[str] = frozenset()
+    kind: tuple[str, ...] = ()
+    strictness: float = 0.0
+
+    @classmethod
+    def of(
+        cls, drug: DrugRef, state: tuple[Condition, ...], severity: str, effect: str, row: Row
+    ) -> StateRule:
+        names = frozenset(c.name for c in state)
+        kind = (str(drug), *sorted(names))
+        strictness = sum(c.value if c.op == ">=" else -c.value for c in state)
+        return cls(drug, state, severity, effect, row, names, kind, strictness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +151,33 @@ class Knowledge:
     _dose_forms: dict[tuple[str, str], str] = field(default_factory=dict)
     _route_codes: dict[str, str] = field(default_factory=dict)
     _words: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
+    _any_word: re.Pattern[str] | None = None  # every word phrase in one pattern: a cheap "none"
+    _pairs: dict[tuple[str, str], list[tuple[Interaction, DrugRef, tuple[str, str]]]] = field(
+        default_factory=dict
+    )
+    _states: dict[tuple[str, str], list[StateRule]] = field(default_factory=dict)
+    _limits: dict[str, list[DoseLimit]] = field(default_factory=dict)
+    _for: dict[tuple, list] = field(default_factory=dict)  # rows per drug, as asked
+    classes_of: Mapping[str, frozenset[str]] = field(default_factory=dict)  # ingredient -> classes
+    _routes_said: dict[tuple, str | None] = field(default_factory=dict)
+
+    def index(self) -> None:
+        """Index the rows by the drug they name, so a check reads only the rows of its drug."""
+        self._pairs.clear()
+        for row in self.interactions:
+            a, b = (row.a.kind, row.a.name), (row.b.kind, row.b.name)
+            self._pairs.setdefault(a, []).append((row, row.b, b))
+            if b != a:
+                self._pairs.setdefault(b, []).append((row, row.a, a))
+        self._states.clear()
+        for rule in self.state_rules:
+            self._states.setdefault((rule.drug.kind, rule.drug.name), []).append(rule)
+        self._limits.clear()
+        for limit in self.dose_limits:
+            self._limits.setdefault(limit.ingredient, []).append(limit)
+        if self._words:
+            body = "|".join(f"(?:{p.pattern})" for p, _, _ in self._words)
+            self._any_word = re.compile(body, re.IGNORECASE)
 
     @property
     def dose_form_names(self) -> tuple[str, ...]:
@@ -146,10 +191,27 @@ class Knowledge:
         return self._route_codes.get(code.strip())
 
     def route_of_words(self, texts: Iterable[str], ingredients: Sequence[str]) -> str | None:
-        """The route a drug's words say (an ingredient-specific row wins), or None."""
+        """The route a drug's words say (an ingredient-specific row wins), or None.
+
+        Answers for short texts are remembered: a chart's drug texts repeat from call to call.
+        """
+        texts = tuple(texts)
+        key = (texts, tuple(ingredients))
+        try:
+            return self._routes_said[key]
+        except KeyError:
+            pass
+        found = self._route_of_words(texts, ingredients)
+        if sum(len(t) for t in texts) <= _MAX_TEXT and len(self._routes_said) < _MAX_REMEMBERED:
+            self._routes_said[key] = found
+        return found
+
+    def _route_of_words(self, texts: tuple[str, ...], ingredients: Sequence[str]) -> str | None:
         generic: str | None = None
         for text in texts:
             text = text[:_MAX_TEXT]
+            if self._any_word is None or self._any_word.search(text) is None:
+                continue  # nearly every drug's words say nothing of its route
             for pattern, ingredient, route in self._words:
                 if ingredient and ingredient not in ingredients:
                     continue
@@ -160,14 +222,63 @@ class Knowledge:
                 generic = generic or route
         return generic
 
-    def interactions_for(self, ingredients: Sequence[str], classes: Iterable[str]):
-        """(row, the side the drug matched, the other side) for each row naming the drug."""
-        classes = frozenset(classes)
-        for row in self.interactions:
-            if row.a.matches(ingredients, classes):
-                yield row, row.b
-            elif row.b.matches(ingredients, classes):
-                yield row, row.a
+    def interactions_for(
+        self, ingredients: Sequence[str], classes: Iterable[str]
+    ) -> list[tuple[Interaction, DrugRef, tuple[str, str]]]:
+        """(row, the other side, its index key) for each interaction row naming the drug, in
+        file order."""
+        key = ("pairs", tuple(ingredients), frozenset(classes))
+        found = self._for.get(key)
+        if found is None:
+            # A drug on both sides of a row (an MAOI is also serotonergic) is checked against
+            # each other side; a row with the same class twice (two NSAIDs) once.
+            rows: dict[tuple[int, tuple[str, str]], tuple[Interaction, DrugRef, tuple[str, str]]]
+            rows = {}
+            for k in _keys(key[1], key[2]):
+                for entry in self._pairs.get(k, ()):
+                    rows.setdefault((id(entry[0]), entry[2]), entry)
+            found = sorted(rows.values(), key=lambda entry: entry[0].row.line)
+            self._remember(key, found)
+        return found
+
+    def partners_of(
+        self, ingredients: Sequence[str], classes: Iterable[str]
+    ) -> dict[tuple[str, str], list[Interaction]]:
+        """The drug's interaction rows by the other side's key (("class", "opioid")), so a check
+        walks the few drugs a patient takes rather than every row of the drug."""
+        key = ("partners", tuple(ingredients), frozenset(classes))
+        found = self._for.get(key)
+        if found is None:
+            by_other: dict[tuple[str, str], list[Interaction]] = {}
+            for row, _, other_key in self.interactions_for(key[1], key[2]):
+                by_other.setdefault(other_key, []).append(row)
+            found = by_other
+            self._for[key] = found  # bounded with the rows themselves (_remember)
+        return found  # type: ignore[return-value]
+
+    def state_rules_for(
+        self, ingredients: Sequence[str], classes: Iterable[str]
+    ) -> list[StateRule]:
+        """The patient-state rows naming the drug (by ingredient or class), in file order."""
+        key = ("states", tuple(ingredients), frozenset(classes))
+        found = self._for.get(key)
+        if found is None:
+            rules = {id(r): r for k in _keys(key[1], key[2]) for r in self._states.get(k, ())}
+            found = sorted(rules.values(), key=lambda r: r.row.line)
+            self._remember(key, found)
+        return found
+
+    def _remember(self, key: tuple, found: list) -> None:
+        # Drugs come from the product table, so there are few distinct ones; bounded anyway.
+        if len(self._for) < _MAX_REMEMBERED:
+            self._for[key] = found
+
+    def limits_for(self, ingredient: str) -> list[DoseLimit]:
+        return self._limits.get(ingredient, [])
+
+
+def _keys(ingredients: Sequence[str], classes: Iterable[str]) -> list[tuple[str, str]]:
+    return [*(("ingredient", i) for i in ingredients), *(("class", c) for c in classes)]
 
 
 def _per_ingredient(table: Mapping[tuple[str, str], str], key: str, ingredients: Sequence[str]):
@@ -310,7 +421,7 @@ def load_knowledge(
     columns = ("drug", "state", "severity", "effect", "source", "reviewed")
     for n, r, where in rows("contraindications.csv", columns):
         k.state_rules.append(
-            StateRule(
+            StateRule.of(
                 check.drug(where.file, n, r["drug"]),
                 check.state(where.file, n, r["state"]),
                 check.severity(where.file, n, r["severity"]),
@@ -351,6 +462,7 @@ def load_knowledge(
         k.indications.append(
             Indication(check.drug(where.file, n, r["drug"]), r["competing"], where)
         )
+    k.index()
     return k
 
 

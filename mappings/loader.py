@@ -253,6 +253,7 @@ def _load_knowledge(term: Terminology, directory: Path) -> None:
     ingredients = set(term.ingredient_classes)
     classes = set(rule_concepts.DRUG_CLASSES)
     term.knowledge = knowledge = load_knowledge(directory, ingredients, classes, concepts)
+    knowledge.classes_of = term.ingredient_classes
     known = set(knowledge.dose_form_names)
     for rxcui, form in term.product_dose_forms.items():
         if form not in known:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mappings.dosing import daily_dose, parse_strengths
 from mappings.fhir import (
     codings,
     concept_texts,
@@ -195,7 +194,6 @@ def _medication(
     dose_form, product = _product(term, rxcuis)
     dosages = dicts(plain.get("dosageInstruction") or plain.get("dosage"))
     route = _route(term, rxcuis, dose_form, dosages, names_for_form, ingredients)
-    strengths = parse_strengths(product or display, ingredients)
     return Medication(
         resource=evidence.resource,
         display=display,
@@ -205,8 +203,9 @@ def _medication(
         evidence=evidence,
         route=route,
         dose_form=dose_form,
-        daily=daily_dose(plain, strengths, ingredients) if dosages else None,
         reasons=reasons,
+        dosage=tuple(dosages),
+        product=product or display,
     )
 
 

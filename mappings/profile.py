@@ -81,8 +81,12 @@ class Medication:
     evidence: Evidence
     route: str = "systemic"
     dose_form: str = ""  # RxNorm dose form when known, e.g. "Otic Solution"
-    daily: DailyDose | None = None
+    daily: DailyDose | None = None  # set when known; else worked out on demand (dosing.dose_of)
     reasons: frozenset[str] = frozenset()  # concepts of reasonCode / reasonReference
+    # What the daily dose is worked out from, when a check needs it: most charts' drugs never
+    # meet a dose check, so it is not computed for every medication read.
+    dosage: tuple[Mapping[str, object], ...] = ()
+    product: str = ""  # the RxNorm product name (its strengths), or the display
 
     @property
     def systemic(self) -> bool:
@@ -185,6 +189,9 @@ class PainProfile:
     pregnancy: Pregnancy | None = None
     lactation: tuple[Evidence, ...] = ()
     deceased: bool = False
+    # Answers the card rules work out once per profile (patient-state facts, the medication
+    # index): the rules ask the same questions for every drug they check. Not part of equality.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def has_ms(self) -> bool:
