@@ -1,6 +1,6 @@
 """Run the service on Synthea charts: false alarms as they are, and advice once MS is added.
 
-    .venv/bin/python scripts/synthea_check.py                        # /work/shared/data/synthea-r4
+    .venv/bin/python scripts/synthea_check.py                        # ../shared/data/synthea-r4
     .venv/bin/python scripts/synthea_check.py tests/fixtures/synthea --json details.json
 
 Why: our other test charts were written by people who knew the rules; Synthea's were not. They
@@ -34,7 +34,7 @@ from mappings import PainProfile, classify, load_terminology
 from service import pipeline
 from service.discovery import SERVICES
 
-DEFAULT_DIR = Path("/work/shared/data/synthea-r4")
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "synthea-r4"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
