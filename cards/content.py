@@ -67,8 +67,8 @@ CARDS: dict[str, CardText] = {
             advice={
                 "evaluate": "Assess today: neurological examination including saddle sensation, "
                 "bladder and bowel function, and signs of infection or malignancy.",
-                "emergency": "**Suspected cauda equina or cord compression**: same-day emergency "
-                "assessment and surgical opinion.",
+                "emergency": "**Suspected cauda equina, cord compression or a progressive "
+                "neurological deficit**: same-day emergency assessment and surgical opinion.",
                 "imaging": "**Imaging is appropriate**: urgent MRI of the spine (the usual advice "
                 "against routine imaging does not apply).",
                 "held": "Back-pain treatment suggestions are held back until serious causes are "
@@ -326,6 +326,30 @@ CARDS: dict[str, CardText] = {
                 "technique": "Review injection technique and rotate sites; cool the site before "
                 "and after injecting.",
             },
+        ),
+        CardText(
+            kind="ms-relapse",
+            hook="patient-view",
+            indicator="warning",
+            trigger="Back pain (or pain) with a possible MS relapse or pseudo-relapse: new or "
+            "worse neurological symptoms recorded in the last 30 days, or an MS Condition marked "
+            "relapse (context.csv).",
+            summaries={
+                "default": "Back pain with a possible MS relapse: exclude infection first, then "
+                "neurology review",
+                "infection": "Back pain with a possible MS relapse and {infection}: treat the "
+                "infection first (pseudo-relapse)",
+            },
+            lead="New neurological symptoms with back pain: relapse or pseudo-relapse?",
+            advice={
+                "infection": "**Exclude infection first**: a urinary infection or fever can "
+                "cause a pseudo-relapse; check urine and temperature.",
+                "neurology": "**Neurology review** for a true relapse (new or worse symptoms for "
+                "24 hours or more); a spinal-cord relapse can cause back pain.",
+                "steroids": "Steroid courses for a relapse raise fracture and infection risk: "
+                "weigh them in the back-pain plan.",
+            },
+            overrides=("already-addressed", "red-flag-not-recorded"),
         ),
         # ---- order-select / order-sign -------------------------------------------------------
         CardText(

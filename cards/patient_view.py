@@ -380,6 +380,26 @@ _TREATMENT: tuple[Callable[[PainProfile, str], Card | None], ...] = (
 )
 
 
+def ms_relapse(p: PainProfile, pid: str) -> Card | None:
+    relapse = p.evidence_for("ms_relapse")
+    if not relapse or not (p.has_back_pain or p.pain_documented):
+        return None
+    text = CARDS["ms-relapse"]
+    infection = [e for c in _INFECTIONS for e in p.evidence_for(c)]
+    if infection:
+        summary = fit_summary(text.summaries["infection"], infection=infection[0].display)
+    else:
+        summary = text.summaries["default"]
+    d = Draft("ms-relapse", summary)
+    d.do = [text.advice["infection"], text.advice["neurology"], text.advice["steroids"]]
+    d.evidence = list(relapse) + infection + list(p.back_pain or p.pain_documented)
+    return finish(d, pid)
+
+
+# Infections that cause an MS pseudo-relapse (concept ids of mappings/data/concepts.csv).
+_INFECTIONS = ("urinary_infection", "fever")
+
+
 def under_18(p: PainProfile, pid: str) -> Card | None:
     if not (p.has_back_pain or p.pain_documented):
         return None
@@ -401,6 +421,7 @@ def patient_view_cards(p: PainProfile, pid: str) -> list[Card]:
     else:
         cards.append(red_flag_risk(p, pid))
     cards.append(pain_not_assessed(p, pid))
+    cards.append(ms_relapse(p, pid))
     if p.age is not None and p.age < T.adult_age:
         if not flags:
             cards.append(under_18(p, pid))

@@ -6,24 +6,44 @@ cards say so rather than alarming on every MS bladder problem.
 
 from __future__ import annotations
 
+from datetime import date
+
 from cards.build import Draft, create, finish, fit_summary, suggestion
 from cards.content import CARDS, MS_NUANCE
 from cards.model import Card
 from cards.products import SERVICES
 from cards.resources import proposal
 from mappings.concepts import MS_COMMON_FINDINGS
+from mappings.loader import load_terminology
 from mappings.profile import PainProfile, RedFlag
 
 _BLADDER = ("urinary_retention", "urinary_incontinence")
+# Red flags that need same-day emergency assessment, not only urgent imaging.
+_EMERGENCIES = ("cauda_equina", "cord_compression", "progressive_deficit")
 _CAUDA_SIGNS = ("saddle_anaesthesia", "bowel_incontinence")
 
 
+def _new(profile: PainProfile, concept: str) -> list:
+    """Evidence of `concept` recent enough to be a new change (context.csv `new_within_days`):
+    chronic MS bladder and bowel problems, or undated ones, are not signs of cauda equina."""
+    term = load_terminology()
+    rules = term.context.get(concept)
+    days = rules.new_within_days if rules is not None else None
+    today = date.today()
+    return [
+        e
+        for e in profile.evidence_for(concept)
+        if days is None or (e.date is not None and (today - e.date).days <= days)
+    ]
+
+
 def hard_flags(profile: PainProfile) -> tuple[RedFlag, ...]:
-    """The hard red flags, plus cauda equina inferred from back pain + bladder + saddle/bowel."""
+    """The hard red flags, plus cauda equina inferred from back pain with a new bladder change
+    (retention or incontinence) and a new saddle or bowel sign."""
     flags = profile.hard_red_flags
     if profile.has_back_pain and not any(f.category == "cauda_equina" for f in flags):
-        bladder = [e for c in _BLADDER for e in profile.evidence_for(c)]
-        signs = [e for c in _CAUDA_SIGNS for e in profile.evidence_for(c)]
+        bladder = [e for c in _BLADDER for e in _new(profile, c)]
+        signs = [e for c in _CAUDA_SIGNS for e in _new(profile, c)]
         if bladder and signs:
             label = "Possible cauda equina syndrome (bladder change with saddle or bowel signs)"
             flags += (RedFlag("cauda_equina", label, True, signs[0]),)
@@ -56,13 +76,12 @@ def red_flag(p: PainProfile, pid: str, flags: tuple[RedFlag, ...]) -> Card:
     labels = ", ".join(dict.fromkeys(f.label for f in flags))
     d = Draft("red-flag", fit_summary(text.summaries["default"], flags=labels))
     d.do = [text.advice["evaluate"]]
-    if any(f.category in ("cauda_equina", "cord_compression") for f in flags):
+    if any(f.category in _EMERGENCIES for f in flags):
         d.do.append(text.advice["emergency"])
     d.do += [text.advice["imaging"], text.advice["held"]]
     if p.risk_factors:
         d.cautions.append("Also recorded: " + ", ".join(f.label for f in p.risk_factors) + ".")
-    if nuance := ms_nuance(p):
-        d.cautions.append(nuance)
+    # No "MS nuance" here: on a critical card it reads as reassurance (clinical rules section 3).
     d.evidence = [f.evidence for f in flags] + [f.evidence for f in p.risk_factors]
     reasons = [f.evidence for f in flags] + list(p.back_pain)
     d.suggestions.append(

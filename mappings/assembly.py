@@ -104,11 +104,15 @@ def build_profile(
         e for c in (C.BACK_PAIN, C.NEUROPATHIC) for e in found.get(c, ()) if _is_condition(e)
     )
     systemic = [m for m in meds if m.route == "systemic"]
+    med_findings = term.knowledge.medication_findings
     for med in systemic:
         if med.classes & NEUROPATHIC_DRUG_CLASSES and _given_for_pain(term, med, found):
             findings.add(C.NEUROPATHIC, *_retagged(med))
         if ANTISPASTICITY_CLASS in med.classes:
             findings.add(C.SPASTICITY, *_retagged(med))
+        for rule in med_findings:  # a steroid course, an immunosuppressive MS drug
+            if rule.drug.matches(med.ingredients, med.classes):
+                findings.add(rule.concept, *_retagged(med))
     for med in meds:
         if med.route == "intrathecal" and ANTISPASTICITY_CLASS in med.classes:
             findings.add(C.SPASTICITY, *_retagged(med))  # a pump is there for spasticity

@@ -32,10 +32,13 @@ from mappings.fhir import (
 from mappings.loader import load_terminology
 from mappings.medications import recognised_medication
 from mappings.profile import Evidence, Medication, PainProfile, new_evidence
-from mappings.terminology import Terminology
+from mappings.terminology import ConceptContext, Terminology
 from mappings.thresholds import THRESHOLDS
 
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+DORMANT_CLINICAL = frozenset({"remission", "inactive"})  # count only where context.csv says
+RELAPSING = frozenset({"recurrence", "relapse"})
+_INJURY_LATER = frozenset("DGKSPQR")  # ICD-10-CM 7th characters of later encounters, sequelae
 EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 ACTIVE_REQUEST = frozenset({"active", "on-hold"})
 ACTIVE_STATEMENT = frozenset({"active", "intended"})
@@ -56,6 +59,7 @@ _FINDING_CATEGORIES = frozenset(
     {"scope", "pain_component", "hard_red_flag", "risk_factor", "ms_common", "safety", "finding"}
 )
 _OBSERVATION_MAX_AGE = timedelta(days=THRESHOLDS.observation_max_age_days)
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def match_concepts(
@@ -77,7 +81,14 @@ def match_concepts(
         display = coding.get("display")
         display = display.strip() if display.__class__ is str else text_of(display)
         hits.append((entry.concept, entry.system, code, display or entry.display))
-    if hits or term.text is None:
+    if hits:
+        if term.text_always is not None:  # a few concepts' words count beside any code
+            for text in concept_texts(concept):
+                for cid, words in term.text_always.find(text):
+                    if categories is None or term.concepts[cid].category in categories:
+                        hits.append((cid, "text", words, text))
+        return hits
+    if term.text is None:
         return hits
     for text in concept_texts(concept):
         for cid, words in term.text.find(text):
@@ -86,22 +97,29 @@ def match_concepts(
     return hits
 
 
-def _condition_counts(resource: Mapping[str, Any]) -> bool:
+def _condition_status(resource: Mapping[str, Any]) -> str | None:
+    """The clinical status a Condition is read with: "active" (or recurrence, relapse; "active"
+    when none is recorded), "remission" or "inactive" (which count for lifelong concepts only,
+    context.csv), or None when it does not count (resolved, abated, refuted, entered in error)."""
     value = resource.get("clinicalStatus")
     token = status_code(value)
     if token is not None:
-        if token not in ACTIVE_CLINICAL:
-            return False
+        if token not in ACTIVE_CLINICAL and token not in DORMANT_CLINICAL:
+            return None
     elif clinical := status_tokens(value):
-        if not clinical & ACTIVE_CLINICAL:
-            return False
+        found = clinical & ACTIVE_CLINICAL or clinical & DORMANT_CLINICAL
+        if not found:
+            return None
+        token = sorted(found)[0]
     elif resource.get("abatementDateTime") or resource.get("abatementPeriod"):
-        return False  # R4: an abated condition without a status is not active
+        return None  # R4: an abated condition without a status is not active
+    else:
+        token = "active"
     value = resource.get("verificationStatus")
-    token = status_code(value)
-    if token is not None:
-        return token not in EXCLUDED_VERIFICATION
-    return not status_tokens(value) & EXCLUDED_VERIFICATION
+    code = status_code(value)
+    if code is not None:
+        return None if code in EXCLUDED_VERIFICATION else token
+    return None if status_tokens(value) & EXCLUDED_VERIFICATION else token
 
 
 def _observation_counts(resource: Mapping[str, Any]) -> bool:
@@ -185,9 +203,11 @@ class _Read:
         "meds",
         "pain_scores",
         "patient_seen",
+        "today",
     )
 
-    def __init__(self, term: Terminology) -> None:
+    def __init__(self, term: Terminology, today: date) -> None:
+        self.today = today
         self.findings = Findings(term)
         self.meds: list[Medication] = []
         self.measurements: dict[str, list[Reading]] = {}
@@ -222,7 +242,7 @@ def classify(
     if isinstance(today, datetime):
         today = today.date()
     window_start = today - _OBSERVATION_MAX_AGE
-    read = _Read(term)
+    read = _Read(term, today)
     if resources.__class__ is list:
         # Nearly always a plain list of resource dicts, read as it is; from the first item that
         # is anything else (a Bundle, a bare entry, junk) on, the list is read flattened.
@@ -301,8 +321,9 @@ def _read(
             # The status first: most resources end there, and a 5,000-resource chart does not
             # fit in the CPU's caches, so every element not read is memory not fetched.
             elif kind == "Condition":
-                if _condition_counts(resource) and _subject_matches(resource, patient_id, own):
-                    _read_condition(term, resource, findings)
+                status = _condition_status(resource)
+                if status is not None and _subject_matches(resource, patient_id, own):
+                    _read_condition(term, resource, findings, status, read.today)
             elif kind == "Observation":
                 if _observation_counts(resource) and _subject_matches(resource, patient_id, own):
                     _read_observation(term, resource, read, window_start)
@@ -330,15 +351,42 @@ def _read(
     return None
 
 
-def _read_condition(term: Terminology, resource: dict[str, Any], findings: Findings) -> None:
+def _read_condition(
+    term: Terminology, resource: dict[str, Any], findings: Findings, status: str, today: date
+) -> None:
     hits = match_concepts(term, resource.get("code"), categories=_FINDING_CATEGORIES)
     if not hits:
         return  # most of a chart's problems are outside the value sets
     ref = reference_of(resource)
     # The first path is nearly always there: read it before walking them all.
     when = parse_date(resource.get("onsetDateTime")) or first_date(resource, *CONDITION_DATE_PATHS)
+    context = term.context
     for concept, system, code, display in hits:
+        rules = context.get(concept)
+        if rules is None:
+            if status in ACTIVE_CLINICAL:
+                findings.add(concept, ref, system, code, display, when)
+            continue
+        if not _reads(rules, status, system, code, when, today):
+            continue
         findings.add(concept, ref, system, code, display, when)
+        if rules.on_relapse is not None and status in RELAPSING:
+            findings.add(rules.on_relapse, ref, system, code, f"{display} (relapse)", None)
+
+
+def _reads(
+    rules: ConceptContext, status: str, system: str, code: str, when: date | None, today: date
+) -> bool:
+    """Does a finding count, read in context (context.csv): its status, the ICD-10-CM 7th
+    character of an injury, its recency?"""
+    if status not in (rules.statuses or ACTIVE_CLINICAL):
+        return False
+    if rules.initial_encounter and system == ICD10CM:
+        plain = code.replace(".", "").strip().upper()
+        if len(plain) == 7 and plain[-1] in _INJURY_LATER:
+            return False  # a healed or old injury: history, not a new fracture
+    window = rules.window_days
+    return window is None or when is None or (today - when).days <= window
 
 
 def _read_observation(
@@ -374,7 +422,9 @@ def _read_observation(
                 reading = (when, value, unit, ref, concept, system, code, display)
                 measurements.setdefault(concept, []).append(reading)
         elif category in _FINDING_CATEGORIES and recent:
-            findings.add(concept, ref, system, code, display, when)
+            rules = term.context.get(concept)
+            if rules is None or _reads(rules, "active", system, code, when, read.today):
+                findings.add(concept, ref, system, code, display, when)
     if recent and coded_value is not None:
         for concept, system, code, display in match_concepts(
             term, coded_value, categories=_FINDING_CATEGORIES

@@ -20,6 +20,7 @@ HARD_RED_FLAGS = (
     "spinal_infection",  # vertebral osteomyelitis, discitis, spinal/epidural abscess
     "spinal_malignancy",  # spinal or bone metastasis, primary vertebral malignancy
     "vertebral_fracture",
+    "progressive_deficit",  # new bilateral leg weakness over hours to days
 )
 
 # Risk factors (RedFlag.hard is False).
@@ -32,6 +33,7 @@ RISK_FACTORS = (
     "long_term_steroids",
     "immunosuppression",
     "osteoporosis",
+    "urinary_infection",  # recent: a source of spinal infection (and of pseudo-relapse)
 )
 
 # Common in MS itself: never a red flag alone (clinical-rules.md section 3).
@@ -75,6 +77,9 @@ STATE_CONCEPTS = (
     "bipolar_disorder",
     "alcohol_use_disorder",
     "egfr_race_free",
+    "ms_relapse",
+    "trigeminal_neuralgia",
+    "reviewed_exclusion",
 )
 
 # Medication classes (Medication.classes).
@@ -102,6 +107,7 @@ DRUG_CLASSES = (
     "botulinum_toxin",
     "antihypertensive",  # blood-pressure drugs: hypotension with tizanidine
     "triptan",
+    "immunosuppressant",  # immunosuppressive MS therapies: a red-flag risk factor
 )
 
 # Draft-order kinds (DraftOrder.kinds).

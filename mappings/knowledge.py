@@ -137,6 +137,13 @@ class KidneyCode:
     row: Row
 
 
+@dataclass(frozen=True, slots=True)
+class MedicationFinding:
+    drug: DrugRef
+    concept: str
+    row: Row
+
+
 @dataclass(slots=True)
 class Knowledge:
     """The medication-safety tables, validated and indexed."""
@@ -147,6 +154,7 @@ class Knowledge:
     indications: list[Indication] = field(default_factory=list)
     routes: list[RouteRule] = field(default_factory=list)
     kidney_codes: list[KidneyCode] = field(default_factory=list)
+    medication_findings: list[MedicationFinding] = field(default_factory=list)
     sources: dict[str, tuple[str, date]] = field(default_factory=dict)  # file -> (source, version)
     _dose_forms: dict[tuple[str, str], str] = field(default_factory=dict)
     _route_codes: dict[str, str] = field(default_factory=dict)
@@ -462,6 +470,11 @@ def load_knowledge(
         k.indications.append(
             Indication(check.drug(where.file, n, r["drug"]), r["competing"], where)
         )
+    for n, r, where in rows("medication_findings.csv", ("drug", "concept", "source", "reviewed")):
+        if r["concept"] not in concepts:
+            raise DataError(where.file, n, f"unknown concept {r['concept']!r}")
+        drug = check.drug(where.file, n, r["drug"])
+        k.medication_findings.append(MedicationFinding(drug, r["concept"], where))
     k.index()
     return k
 
@@ -476,6 +489,7 @@ __all__ = [
     "Interaction",
     "KidneyCode",
     "Knowledge",
+    "MedicationFinding",
     "RouteRule",
     "StateRule",
     "load_knowledge",

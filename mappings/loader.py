@@ -19,7 +19,14 @@ from pathlib import Path
 from mappings import concepts as rule_concepts
 from mappings.errors import DataError
 from mappings.knowledge import load_knowledge
-from mappings.terminology import CodeEntry, Concept, Source, Terminology, normalise_code
+from mappings.terminology import (
+    CodeEntry,
+    Concept,
+    ConceptContext,
+    Source,
+    Terminology,
+    normalise_code,
+)
 from mappings.text import PhraseError, TextMatcher, compile_phrase, split_phrases
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -345,7 +352,63 @@ def _complete_combinations(term: Terminology) -> None:
         term.product_ingredients[rxcui] = tuple(found)
 
 
-_FIXED = ("concepts.csv", "systems.csv", "drug_classes.csv", "rxnorm_products.csv")
+_FIXED = ("concepts.csv", "systems.csv", "drug_classes.csv", "rxnorm_products.csv", "context.csv")
+CONTEXT_COLUMNS = (
+    "concept",
+    "statuses",
+    "window_days",
+    "new_within_days",
+    "encounter",
+    "text_always",
+    "on_relapse",
+    "source",
+    "reviewed",
+)
+CLINICAL_STATUSES = frozenset(
+    {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+)
+
+
+def _days(path: Path, number: int, value: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) <= 0:
+        raise DataError(path.name, number, f"{value!r} is not a number of days")
+    return int(value)
+
+
+def _load_context(term: Terminology, path: Path, phrases: dict[str, tuple[list[str], list[str]]]):
+    """How each concept is read beyond its code: statuses, recency, 7th character, words."""
+    _require(path, CONTEXT_COLUMNS)
+    term.sources[path.name] = _source(path)
+    always: dict[str, tuple[list[str], list[str]]] = {}
+    for number, row in _rows(path, term.data_dir):
+        cid = row["concept"]
+        if cid not in term.concepts:
+            raise DataError(path.name, number, f"concept {cid!r} is not in concepts.csv")
+        statuses = frozenset(row["statuses"].split()) or None
+        if statuses is not None and not statuses <= CLINICAL_STATUSES:
+            raise DataError(path.name, number, f"unknown status in {row['statuses']!r}")
+        if row["encounter"] not in ("", "initial"):
+            raise DataError(path.name, number, "encounter must be empty or initial")
+        if row["text_always"] not in ("", "yes"):
+            raise DataError(path.name, number, "text_always must be empty or yes")
+        relapse = row["on_relapse"] or None
+        if relapse is not None and relapse not in term.concepts:
+            raise DataError(path.name, number, f"concept {relapse!r} is not in concepts.csv")
+        if not row["source"] or not row["reviewed"]:
+            raise DataError(path.name, number, "source and reviewed are required")
+        term.context[cid] = ConceptContext(
+            statuses,
+            _days(path, number, row["window_days"]),
+            _days(path, number, row["new_within_days"]),
+            row["encounter"] == "initial",
+            row["text_always"] == "yes",
+            relapse,
+        )
+        if row["text_always"] == "yes":
+            always[cid] = phrases.get(cid, ([], []))
+    term.text_always = TextMatcher(always) if always else None
 
 
 def build_terminology(data_dir: Path) -> Terminology:
@@ -371,6 +434,7 @@ def build_terminology(data_dir: Path) -> Terminology:
         for url, codes in term.prefix.items()
     }
     term.text = TextMatcher(phrases)
+    _load_context(term, data_dir / "context.csv", phrases)
     return term
 
 

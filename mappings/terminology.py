@@ -36,6 +36,18 @@ class Concept:
 
 
 @dataclass(frozen=True, slots=True)
+class ConceptContext:
+    """How a concept's Conditions are read beyond the code (`context.csv`)."""
+
+    statuses: frozenset[str] | None = None  # clinical statuses that count; None: the default
+    window_days: int | None = None  # counts only while this recent
+    new_within_days: int | None = None  # "new" (cauda equina inference) only this recently
+    initial_encounter: bool = False  # ICD-10-CM injury: 7th character A or B only
+    text_always: bool = False  # words read even when a code matched
+    on_relapse: str | None = None  # concept added when clinicalStatus is relapse/recurrence
+
+
+@dataclass(frozen=True, slots=True)
 class CodeEntry:
     """One row of a value set."""
 
@@ -72,6 +84,8 @@ class Terminology:
     prefix_lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
     closure: dict[str, tuple[str, ...]] = field(default_factory=dict)  # concept + implied ones
     text: TextMatcher | None = None
+    context: dict[str, ConceptContext] = field(default_factory=dict)
+    text_always: TextMatcher | None = None  # the words of concepts read even beside a code
     product_ingredients: dict[str, tuple[str, ...]] = field(default_factory=dict)
     product_names: dict[str, str] = field(default_factory=dict)
     product_tty: dict[str, str] = field(default_factory=dict)

@@ -12,22 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from mappings import load_terminology
+
 LOINC = "http://loinc.org"
-# eGFR (CKD-EPI 2021/2009, race-stratified and MDRD variants, method unspecified) and pain scores
-# (NRS, severity, BPI interference, PEG): LOINC codes of mappings/data (terminology.md G).
-EGFR_LOINC = (
-    "98979-8",
-    "98980-6",
-    "62238-1",
-    "88293-6",
-    "88294-4",
-    "48642-3",
-    "48643-1",
-    "77147-7",
-    "33914-3",
-    "69405-9",
-)
-PAIN_SCORE_LOINC = ("72514-3", "38208-5", "77565-0", "91148-7", "91147-9", "75893-8")
+
+
+def loinc_codes(*concepts: str) -> tuple[str, ...]:
+    """The LOINC codes of these concepts in `mappings/data/` (observations.csv): the prefetch
+    asks for exactly what the classifier reads, so the two cannot drift apart."""
+    term = load_terminology()
+    return tuple(e.code for e in term.entries if e.concept in concepts and e.system == LOINC)
+
+
+# eGFR (CKD-EPI 2021 race-free, CKD-EPI 2009, race-stratified and MDRD variants) and pain scores
+# (NRS, severity, BPI interference, PEG and its items).
+EGFR_LOINC = loinc_codes("egfr", "egfr_race_free")
+PAIN_SCORE_LOINC = loinc_codes("pain_score")
 
 
 def _codes(codes: tuple[str, ...]) -> str:
