@@ -1,6 +1,9 @@
-"""Every card's wording, in one place, for clinical review (`docs/cards.md` is generated from it).
+"""Every sentence a clinician sees on a card, in one place, for clinical review.
 
-Placeholders in braces are filled per patient by the rules. Numbers come from
+`docs/cards.md` is generated from it (with each rule's When/Then/Source/Reads header from
+`cards/rules/`), and a test renders every sample patient and checks that each line shown on a card
+is one of these templates. Rule code (`cards/rules/`) writes no sentence of its own: it picks
+entries here and fills in their placeholders (in braces) per patient. Numbers come from
 `mappings.thresholds.THRESHOLDS` or `cards.products`, so the text and the checks agree.
 Plain Markdown only: EHR card panels are narrow, and some render no HTML or tables.
 """
@@ -14,24 +17,37 @@ from mappings.thresholds import THRESHOLDS as T
 
 _WEEKS_CHRONIC = T.chronic_after_days // 7
 _WEEKS_IMAGING = T.imaging_after_days // 7
+_MONTHS_RECENT = T.observation_max_age_days * 12 // 365  # eGFR and pain scores: 12 months
 _APAP_G = f"{T.acetaminophen_max_mg_per_day / 1000:g}"
 _EGFR_LOW = f"{T.egfr_reduced:g}"
-_EGFR_SEVERE = f"{T.egfr_severe:g}"
 
 
 @dataclass(frozen=True, slots=True)
 class CardText:
+    """One card kind's wording. When the card applies and what it proposes are said by its
+    rule's header (`cards/rules/<kind>.py`); this is what the card says."""
+
     kind: str
     hook: str  # "patient-view" or "order-select / order-sign"
     indicator: str
-    trigger: str  # for the catalogue
     summaries: dict[str, str]  # variant -> summary template
     lead: str  # first line of the detail (bold)
-    advice: dict[str, str] = field(default_factory=dict)  # block key -> Markdown bullet
-    suggests: str = ""  # for the catalogue
+    advice: dict[str, str] = field(default_factory=dict)  # "What to do" bullets
+    cautions: dict[str, str] = field(default_factory=dict)  # "Cautions for this patient" lines
+    notes: dict[str, str] = field(default_factory=dict)  # "Why this card" lines (before evidence)
+    labels: dict[str, str] = field(default_factory=dict)  # suggestion labels
+    phrases: dict[str, str] = field(default_factory=dict)  # words filled into another template
     source: str = "guide"
     links: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()
+
+
+LEFT_OUT = "**Left out**: {drug}, because of {reasons}."
+
+
+def _left_out(drug: str) -> str:
+    """The left-out line for a drug named in words here: only `{reasons}` is filled in."""
+    return LEFT_OUT.replace("{drug}", drug)
 
 
 # Shared advice bullets, reused by several cards.
@@ -44,11 +60,13 @@ PHYSIOTHERAPY = (
     "check assistive devices (wheelchair, braces, orthotics) for painful pressure or poor posture "
     "(occupational therapy can adapt aids and daily routines)."
 )
-MS_NUANCE = (
-    "**MS nuance**: {findings} {verb} common in MS itself and alone {is_are} not a red flag. "
+_NUANCE = (
+    "**MS nuance**: {{findings}} {verb} common in MS itself and alone {verb} not a red flag. "
     "Evaluate urgently if there is new saddle anaesthesia, new bowel or bladder loss, or a "
     "progressive neurological deficit with back pain."
 )
+# One finding ("is") or several ("are"); on red-flag-risk and first-line cards, never critical ones.
+MS_NUANCE = {"one": _NUANCE.format(verb="is"), "many": _NUANCE.format(verb="are")}
 
 CARDS: dict[str, CardText] = {
     c.kind: c
@@ -57,8 +75,6 @@ CARDS: dict[str, CardText] = {
             kind="red-flag",
             hook="patient-view",
             indicator="critical",
-            trigger="A hard red flag (cauda equina, cord compression, spinal infection, spinal "
-            "malignancy, vertebral fracture).",
             summaries={
                 "default": "Red flag ({flags}): evaluate urgently before treating back pain; "
                 "spine MRI is appropriate"
@@ -74,7 +90,13 @@ CARDS: dict[str, CardText] = {
                 "held": "Back-pain treatment suggestions are held back until serious causes are "
                 "excluded.",
             },
-            suggests="Urgent MRI of the spine (ServiceRequest proposal, priority urgent).",
+            cautions={"also": "Also recorded: {labels}."},
+            labels={"mri": "Urgent MRI of the spine"},
+            # a red flag the rules infer (named in the summary's {flags})
+            phrases={
+                "cauda_equina": "Possible cauda equina syndrome (bladder change with saddle or "
+                "bowel signs)"
+            },
             links=("acp",),
             overrides=("already-addressed", "benefit-outweighs-risk"),
         ),
@@ -82,8 +104,6 @@ CARDS: dict[str, CardText] = {
             kind="red-flag-risk",
             hook="patient-view",
             indicator="warning",
-            trigger="Back pain with red-flag risk factors only (cancer history, malignancy, weight "
-            "loss, fever, IV drug use, long-term steroids, immunosuppression, osteoporosis).",
             summaries={
                 "default": "Back pain with red-flag risk factors ({flags}): rule out serious "
                 "causes first"
@@ -101,10 +121,9 @@ CARDS: dict[str, CardText] = {
             kind="pain-not-assessed",
             hook="patient-view",
             indicator="info",
-            trigger="MS, no back pain recorded and no pain score in the last 12 months.",
             summaries={
-                "default": "MS with no pain recorded in 12 months: ask about pain; patients "
-                "often don't mention it"
+                "default": f"MS with no pain recorded in {_MONTHS_RECENT} months: ask about pain; "
+                "patients often don't mention it"
             },
             lead="Ask about pain: people with MS often don't mention it.",
             advice={
@@ -113,12 +132,15 @@ CARDS: dict[str, CardText] = {
                 "record": "Record a pain score (0 to 10 numeric rating or PEG) so pain can be "
                 "followed.",
             },
+            notes={
+                "none": "No back-pain condition and no pain score in the last "
+                f"{_MONTHS_RECENT} months."
+            },
         ),
         CardText(
             kind="first-line",
             hook="patient-view",
             indicator="info",
-            trigger="Back pain and no hard red flag.",
             summaries={
                 "nsaid": "Back pain in MS: try {drug}, stay active (no bed rest) and refer to "
                 "physiotherapy",
@@ -146,8 +168,13 @@ CARDS: dict[str, CardText] = {
                 "risk_factors": "Red-flag risk factors are recorded: rule out serious causes first "
                 "(see the warning card).",
             },
-            suggests="Ibuprofen 400 mg, or acetaminophen 500 mg when an NSAID is unsafe (at most "
-            "one drug); physiotherapy referral. selectionBehavior any.",
+            cautions={
+                "nsaid_taken": _left_out("a new NSAID"),
+                "nsaid_unsafe": "The current NSAID carries risks for this patient ({concerns}): "
+                "consider switching to acetaminophen.",
+                "nsaids_left_out": _left_out("NSAIDs (ibuprofen, naproxen)"),
+            },
+            labels={"physiotherapy": "Refer to physiotherapy"},
             links=("acp",),
             # raised to a warning when an NSAID already taken is unsafe for this patient
             overrides=("already-addressed", "benefit-outweighs-risk"),
@@ -156,7 +183,6 @@ CARDS: dict[str, CardText] = {
             kind="spasticity",
             hook="patient-view",
             indicator="info",
-            trigger="Back pain with spasticity (finding or antispasticity drug).",
             summaries={
                 "both": "Spasticity may be adding to back pain: consider baclofen or tizanidine "
                 "with physiotherapy",
@@ -189,14 +215,13 @@ CARDS: dict[str, CardText] = {
                 "physiotherapy": "**Physiotherapy** with stretching is essential for "
                 "spasticity-related pain.",
             },
-            suggests="Baclofen 5 mg or tizanidine 2 mg (at-most-one; baclofen recommended), "
-            "leaving out a drug already taken or unsafe.",
+            # a drug already taken (its display) or proposed (its ingredient), and its concern
+            cautions={"drug": "{drug}: {concern}."},
         ),
         CardText(
             kind="neuropathic",
             hook="patient-view",
             indicator="info",
-            trigger="Back pain (or documented pain) with neuropathic features.",
             summaries={
                 "both": "Neuropathic pain (burning dysesthesia) with back pain: consider "
                 "amitriptyline or gabapentin",
@@ -222,15 +247,17 @@ CARDS: dict[str, CardText] = {
                 "alternatives": "Alternatives: pregabalin (gabapentinoid); duloxetine or "
                 "venlafaxine (SNRIs) instead of a TCA.",
             },
-            suggests="Amitriptyline 10 mg (recommended, first line) or gabapentin 300 mg "
-            "(at-most-one); gabapentin 100 mg when eGFR is low; adds the other mechanism when on "
-            "one.",
+            cautions={
+                "amitriptyline_taken": _left_out("amitriptyline"),
+                "amitriptyline_unsafe": _left_out("amitriptyline (TCA)"),
+                "gabapentin_left_out": _left_out("gabapentin"),
+                "gabapentin": "Gabapentin {concern}.",
+            },
         ),
         CardText(
             kind="chronic-care",
             hook="patient-view",
             indicator="info",
-            trigger=f"Back pain for {_WEEKS_CHRONIC} weeks or more.",
             summaries={
                 "default": f"Back pain for {_WEEKS_CHRONIC}+ weeks: add structured exercise "
                 "therapy; consider CBT, yoga or massage"
@@ -248,15 +275,14 @@ CARDS: dict[str, CardText] = {
                 "acupuncture": "Consider **acupuncture** (as an adjunct) or **spinal "
                 "manipulation** by a trained provider.",
             },
-            suggests="Exercise therapy and CBT referrals (any).",
+            notes={"since": "Back pain since {date}."},
+            labels={"exercise_therapy": "Refer for exercise therapy", "cbt": "Refer for CBT"},
             links=("acp",),
         ),
         CardText(
             kind="refractory-spasticity",
             hook="patient-view",
             indicator="info",
-            trigger=f"Spasticity, on baclofen and/or tizanidine, back pain for {_WEEKS_CHRONIC}+ "
-            "weeks.",
             summaries={
                 "default": "Spasticity and back pain persisting on {drugs}: consider "
                 "botulinum toxin or intrathecal baclofen"
@@ -268,15 +294,15 @@ CARDS: dict[str, CardText] = {
                 "itb": "**Intrathecal baclofen** for severe spasticity unresponsive to oral "
                 "medication.",
             },
-            suggests="Spasticity-service referral: botulinum toxin or intrathecal baclofen "
-            "assessment (at-most-one).",
+            labels={
+                "botox": "Refer for botulinum toxin (focal spasticity)",
+                "itb": "Refer for intrathecal baclofen assessment",
+            },
         ),
         CardText(
             kind="refractory-neuropathic",
             hook="patient-view",
             indicator="info",
-            trigger=f"Neuropathic pain, on a gabapentinoid and a TCA/SNRI, back pain for "
-            f"{_WEEKS_CHRONIC}+ weeks.",
             summaries={
                 "default": "Neuropathic pain persisting on {drugs}: consider lamotrigine, "
                 "oxcarbazepine or carbamazepine"
@@ -295,7 +321,6 @@ CARDS: dict[str, CardText] = {
             kind="opioid-active",
             hook="patient-view",
             indicator="warning",
-            trigger="An active opioid.",
             summaries={
                 "default": "On an opioid ({drugs}): reserve for severe disabling pain; review "
                 "need and dose",
@@ -316,7 +341,6 @@ CARDS: dict[str, CardText] = {
             kind="dmt-injection-pain",
             hook="patient-view",
             indicator="info",
-            trigger="Injectable MS therapy (interferon beta, glatiramer) and pain documented.",
             summaries={
                 "default": "Pain with {drugs} injections: optimise injection technique and "
                 "use local cooling"
@@ -331,9 +355,6 @@ CARDS: dict[str, CardText] = {
             kind="ms-relapse",
             hook="patient-view",
             indicator="warning",
-            trigger="Back pain (or pain) with a possible MS relapse or pseudo-relapse: new or "
-            "worse neurological symptoms recorded in the last 30 days, or an MS Condition marked "
-            "relapse (context.csv).",
             summaries={
                 "default": "Back pain with a possible MS relapse: exclude infection first, then "
                 "neurology review",
@@ -356,9 +377,6 @@ CARDS: dict[str, CardText] = {
             kind="imaging-not-indicated",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger=f"Spine imaging ordered for back pain, no red flag, back pain under "
-            f"{_WEEKS_IMAGING} weeks or of unknown duration. Silent for brain imaging or imaging "
-            "for MS monitoring.",
             summaries={
                 "default": f"Spine imaging ({{order}}) not indicated: no red flags, back "
                 f"pain under {_WEEKS_IMAGING} weeks"
@@ -372,7 +390,11 @@ CARDS: dict[str, CardText] = {
                 "ms": "If this scan is for MS disease monitoring, record MS as its reason (or "
                 "dismiss with that reason).",
             },
-            suggests="Remove the draft order (delete) and refer to physiotherapy (create).",
+            notes={
+                "days": "No red flag recorded; back pain for {days} days.",
+                "unknown": "No red flag recorded; back pain of unknown duration.",
+            },
+            labels={"replace": "Cancel imaging; refer to physiotherapy"},
             links=("acp",),
             overrides=("red-flag-not-recorded", "surgical-candidate", "ms-monitoring"),
         ),
@@ -380,11 +402,10 @@ CARDS: dict[str, CardText] = {
             kind="bed-rest",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger="An order or instruction for bed rest.",
             summaries={"default": "Bed rest ordered ({order}): advise staying active instead"},
             lead="Avoid bed rest for back pain: it causes deconditioning and worsens outcomes.",
             advice={"active": STAY_ACTIVE},
-            suggests="Remove the draft order (delete).",
+            labels={"remove": "Remove the bed-rest order"},
             links=("acp",),
             overrides=("benefit-outweighs-risk", "patient-preference"),
         ),
@@ -392,7 +413,6 @@ CARDS: dict[str, CardText] = {
             kind="opioid-order",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger="An opioid MedicationRequest.",
             summaries={
                 "default": "Opioid ordered ({order}): try NSAID or acetaminophen and MS-specific "
                 "drugs first",
@@ -406,18 +426,13 @@ CARDS: dict[str, CardText] = {
                 "cns": "**CNS depressants together**: {others}. Combined with an opioid they add "
                 "to sedation and respiratory depression.",
             },
-            suggests="Remove the draft order (delete).",
+            labels={"remove": "Remove the opioid order"},
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
         CardText(
             kind="nsaid-risk",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger="A systemic NSAID ordered with a concern of the safety tables "
-            "(docs/safety-rules.md): age, kidney function (eGFR, CKD stage, dialysis), GI "
-            "bleeding, cardiovascular or liver disease, pregnancy, an interacting drug. Critical "
-            "when a concern is a contraindication (from 30 weeks of pregnancy); information when "
-            "all are cautions.",
             summaries={"default": "NSAID ({order}) with {risk}: consider acetaminophen instead"},
             lead="An NSAID carries risks for this patient.",
             advice={
@@ -425,7 +440,7 @@ CARDS: dict[str, CardText] = {
                 "check": "Weigh the cautions below before prescribing; lowest effective dose for "
                 "the shortest time.",
             },
-            suggests="Replace the draft with acetaminophen 500 mg (delete + create).",
+            labels={"switch": "Switch to acetaminophen"},
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
@@ -433,9 +448,6 @@ CARDS: dict[str, CardText] = {
             kind="tizanidine-interaction",
             hook="order-select / order-sign",
             indicator="critical",
-            trigger="Tizanidine with a drug that contraindicates it (interactions.csv rows with "
-            "card tizanidine-interaction: ciprofloxacin, fluvoxamine), systemic, active or "
-            "co-ordered, either drug being the order.",
             summaries={
                 "default": "Tizanidine with {inhibitor} is contraindicated (CYP1A2): "
                 "remove {remove}"
@@ -446,7 +458,11 @@ CARDS: dict[str, CardText] = {
                 "remove": "Do not combine. Remove the order, or choose another drug.",
                 "alternative": "For spasticity, baclofen is the alternative.",
             },
-            suggests="Remove the draft order (delete); baclofen instead when safe.",
+            cautions={"alternative": "{drug}: {concern}."},  # the alternative's own concerns
+            labels={
+                "remove": "Remove this order",
+                "alternative": "Remove this order; propose the alternative",
+            },
             source="label",
             links=("tizanidine_label",),
             overrides=("benefit-outweighs-risk", "already-addressed"),
@@ -455,11 +471,6 @@ CARDS: dict[str, CardText] = {
             kind="drug-caution",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger="Any other systemic drug ordered with a concern of the safety tables "
-            "(docs/safety-rules.md): an interaction with an active or co-ordered drug (either "
-            "being the order), a patient-state row (kidney, liver, age, pregnancy, "
-            "breastfeeding), the same ingredient in another product, oral baclofen on an "
-            "intrathecal pump. Information when all are cautions.",
             summaries={"default": "Check {order}: {caution}"},
             lead="Cautions for this order and this patient.",
             advice={
@@ -467,6 +478,8 @@ CARDS: dict[str, CardText] = {
                 "alternative, or record why the benefit outweighs the risk.",
                 "tca": "For neuropathic pain, gabapentin is the alternative when a TCA is unsafe.",
             },
+            # the summary's {caution} when there are several
+            phrases={"more": "{caution} (+{more} more)"},
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
@@ -474,16 +487,13 @@ CARDS: dict[str, CardText] = {
             kind="drug-interaction",
             hook="order-select / order-sign",
             indicator="critical",
-            trigger="A contraindicated pair (interactions.csv, card drug-interaction), active or "
-            "co-ordered, either drug being the order: for example an MAOI with a serotonergic "
-            "drug.",
             summaries={"default": "{order} with {other} is contraindicated: {effect}"},
             lead="These two drugs must not be taken together.",
             advice={
                 "remove": "Do not combine. Remove the order, or stop the other drug first (some "
                 "need a washout, e.g. 14 days after an MAOI).",
             },
-            suggests="Remove the draft order (delete).",
+            labels={"remove": "Remove this order"},
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
@@ -491,10 +501,6 @@ CARDS: dict[str, CardText] = {
             kind="dose-above-maximum",
             hook="order-select / order-sign",
             indicator="warning",
-            trigger="A draft's daily dose (dose x frequency, or its text; as needed counts as its "
-            "stated maximum), added to every other active or co-ordered source of the same "
-            "ingredient, above the patient's maximum (dose_limits.csv: adult, kidney, liver and "
-            "age bands).",
             summaries={
                 "default": "{order}: {total} mg {ingredient} a day is above the {limit} mg "
                 "maximum for this patient"
@@ -504,6 +510,9 @@ CARDS: dict[str, CardText] = {
                 "reduce": "Reduce the dose or the frequency, or stop another source of the same "
                 "drug.",
             },
+            # {dose}: the "dose" concern below, as a sentence; {source}: the dose_limits.csv row's
+            cautions={"dose": "{dose} Source: {source}."},
+            notes={"source": "{drug}: {how} ({mg} mg a day)"},
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
@@ -511,8 +520,6 @@ CARDS: dict[str, CardText] = {
             kind="under-18",
             hook="patient-view",
             indicator="info",
-            trigger="MS and back pain in a patient under 18: red flags are still checked, but no "
-            "treatment card or adult dose is suggested.",
             summaries={
                 "default": "Under 18: this service's treatment advice and doses are for adults; "
                 "use paediatric MS guidance"
@@ -522,42 +529,54 @@ CARDS: dict[str, CardText] = {
                 "paediatric": "Paediatric MS pain care and doses need paediatric guidance and "
                 "specialist input; red flags and the order checks still apply.",
             },
+            notes={"age": "Age {age}."},
         ),
     )
 }
 
-# Safety concerns (section 5 of the clinical rules): one line each, filled per patient.
+# Safety concerns (section 5 of the clinical rules): one line each, filled per patient. On a card a
+# concern is a sentence (capital letter, full stop), or follows a drug ("{drug}: {concern}.").
 CONCERNS: dict[str, str] = {
     "interaction": "{severity} with {what}: {effect}",
     "state": "{severity} ({fact}): {effect}",
-    "kidney_unknown": "no eGFR in the last 12 months and no kidney diagnosis recorded: check "
-    "kidney function first",
+    "kidney_unknown": f"no eGFR in the last {_MONTHS_RECENT} months and no kidney diagnosis "
+    "recorded: check kidney function first",
     "cumulative": "{ingredient} is also in {what}: keep the total from all sources at or under "
     "{limit} mg a day",
     "intrathecal": "already on intrathecal baclofen ({what}): oral antispasticity drugs only with "
     "the spasticity service",
     "dose": "{ingredient} {total} mg a day (maximum {limit} mg{why})",
-    "age": f"age {{age}} ({T.older_adult_age} or older)",
-    "egfr_low": f"eGFR {{egfr}} (below {_EGFR_LOW})",
-    "egfr_severe": f"eGFR {{egfr}} (below {_EGFR_SEVERE})",
-    "gi_bleed": "GI bleeding or peptic ulcer: {what}",
-    "cardiovascular_disease": "cardiovascular disease: {what}",
-    "anticoagulant": "takes an anticoagulant: {what}",
-    "antiplatelet": "takes an antiplatelet: {what}",
-    "cardiac_conduction": "cardiac conduction disease or arrhythmia: {what}",
-    "urinary_retention": "urinary retention (common in MS): {what}",
-    "angle_closure_glaucoma": "angle-closure glaucoma: {what}",
-    "serotonergic": "serotonergic drug: {what}",
-    "hepatic_impairment": "hepatic impairment: {what}",
-    "cyp1a2_contraindicated": "{what} (contraindicated with tizanidine)",
-    "cyp1a2_other": "{what} (CYP1A2 inhibitor: avoid with tizanidine)",
-    "opioid": "opioid: {what} (respiratory depression risk)",
-    "duplicate": "duplicate therapy with {what}",
     "already_taken": "already taken: {what}",
 }
 
 # How each severity of the safety tables opens a concern line.
 SEVERITY_WORDS = {"contraindicated": "contraindicated", "avoid": "avoid", "caution": "caution"}
 
-LEFT_OUT = "**Left out**: {drug}, because of {reasons}."
+# A patient-state fact, as a concern's {fact} (and the kidney advice's {egfr}) quotes it.
+FACTS = {
+    "age": "age {age}",
+    "egfr": "eGFR {value} {unit}",
+    "egfr_dated": "eGFR {value} {unit} ({date})",
+    "egfr_unit": "mL/min/1.73 m²",  # when the result's unit says per 1.73 m² or nothing
+    # {shown}: the code's display, then ", {date}" when dated, then "; " + no_egfr when no eGFR
+    "kidney": "{label} ({shown})",
+    "no_egfr": f"no eGFR in the last {_MONTHS_RECENT} months",
+    "pregnant_weeks": "pregnant, {weeks} weeks",
+    "pregnant": "pregnant (weeks not recorded)",
+    "lactating": "breastfeeding",
+}
+
+# Every order card's first "Why this card" line, and a pair card's second.
+NOTES = {
+    "order": "Order: **{order}** ({ref})",
+    "together": "Together with: {other} ({ref})",
+}
+
+# What a suggestion's actions say they do (`description`).
+ACTIONS = {
+    "propose": "Propose {what}",  # a service's text; on order cards, a drug's display too
+    "propose_dosage": "Propose {what}: {dosage}",  # patient-view: a drug's display and dosage
+    "remove_draft": "Remove the draft order: {order}",
+}
+
 HEADINGS = {"do": "What to do", "cautions": "Cautions for this patient", "why": "Why this card"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cards.content import FACTS
 from mappings.knowledge import Condition
 from mappings.profile import Evidence, PainProfile
 
@@ -28,9 +29,11 @@ def egfr_text(p: PainProfile) -> str:
     e = p.egfr
     if e is None:
         return ""
-    unit = "mL/min/1.73 m²" if "1.73" in e.unit or not e.unit.strip() else e.unit.strip()
-    when = f" ({e.date.isoformat()})" if e.date else ""
-    return f"eGFR {round(e.value):d} {unit}{when}"
+    unit = FACTS["egfr_unit"] if "1.73" in e.unit or not e.unit.strip() else e.unit.strip()
+    value = f"{round(e.value):d}"
+    if e.date:
+        return FACTS["egfr_dated"].format(value=value, unit=unit, date=e.date.isoformat())
+    return FACTS["egfr"].format(value=value, unit=unit)
 
 
 def kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
@@ -51,8 +54,8 @@ def _kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
     if k is not None and (k.overrides or e is None):
         shown = k.evidence[0]
         when = f", {shown.date.isoformat()}" if shown.date else ""
-        missing = "" if e is not None else "; no eGFR in the last 12 months"
-        text = f"{k.label} ({shown.display}{when}{missing})"
+        missing = "" if e is not None else f"; {FACTS['no_egfr']}"
+        text = FACTS["kidney"].format(label=k.label, shown=f"{shown.display}{when}{missing}")
         # Below the bound: compare as the bound minus a little, so "egfr<30" holds for stage 4.
         return k.egfr_below - 0.5, Fact(text, k.evidence)
     if e is not None:
@@ -81,7 +84,7 @@ def _holds(condition: Condition, p: PainProfile) -> Fact | None:
     if name == "age":
         if p.age is None or not _compare(p.age, op, value):
             return None
-        return Fact(f"age {p.age}")
+        return Fact(FACTS["age"].format(age=p.age))
     if name == "egfr":
         found = kidney_fact(p)
         if found is None or not _compare(found[0], op, value):
@@ -95,7 +98,7 @@ def _holds(condition: Condition, p: PainProfile) -> Fact | None:
             return None
         return _pregnancy_fact(p)
     if name == "lactating":
-        return Fact("breastfeeding", p.lactation) if p.lactation else None
+        return Fact(FACTS["lactating"], p.lactation) if p.lactation else None
     if name == "dialysis":
         k = p.kidney
         return Fact(k.label, k.evidence) if k is not None and k.overrides else None
@@ -143,7 +146,9 @@ def all_hold(conditions: tuple[Condition, ...], p: PainProfile) -> Fact | None:
 def _pregnancy_fact(p: PainProfile) -> Fact:
     assert p.pregnancy is not None
     weeks = p.pregnancy.weeks
-    text = f"pregnant, {weeks:.0f} weeks" if weeks is not None else "pregnant (weeks not recorded)"
+    if weeks is None:
+        return Fact(FACTS["pregnant"], p.pregnancy.evidence)
+    text = FACTS["pregnant_weeks"].format(weeks=f"{weeks:.0f}")
     return Fact(text, p.pregnancy.evidence)
 
 

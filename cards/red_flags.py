@@ -1,26 +1,22 @@
-"""Red flags (clinical rules section 3): the critical and warning cards, and the MS nuance.
+"""Red flags (clinical rules section 3): the hard flags the rules act on, and the MS nuance.
 
 Bladder, gait and weakness findings are common in MS itself: alone they are not red flags, and the
-cards say so rather than alarming on every MS bladder problem.
+cards say so rather than alarming on every MS bladder problem. The cards themselves are rules of
+`cards.rules` (`red_flag`, `red_flag_risk`); the order rules read `hard_flags` too.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from cards.build import Draft, create, finish, fit_summary, suggestion
 from cards.content import CARDS, MS_NUANCE
-from cards.model import Card
-from cards.products import SERVICES
-from cards.resources import proposal
 from mappings.concepts import MS_COMMON_FINDINGS
 from mappings.loader import load_terminology
 from mappings.profile import PainProfile, RedFlag
 
 _BLADDER = ("urinary_retention", "urinary_incontinence")
-# Red flags that need same-day emergency assessment, not only urgent imaging.
-_EMERGENCIES = ("cauda_equina", "cord_compression", "progressive_deficit")
 _CAUDA_SIGNS = ("saddle_anaesthesia", "bowel_incontinence")
+_CAUDA_EQUINA = CARDS["red-flag"].phrases["cauda_equina"]
 
 
 def _new(profile: PainProfile, concept: str) -> list:
@@ -45,8 +41,7 @@ def hard_flags(profile: PainProfile) -> tuple[RedFlag, ...]:
         bladder = [e for c in _BLADDER for e in _new(profile, c)]
         signs = [e for c in _CAUDA_SIGNS for e in _new(profile, c)]
         if bladder and signs:
-            label = "Possible cauda equina syndrome (bladder change with saddle or bowel signs)"
-            flags += (RedFlag("cauda_equina", label, True, signs[0]),)
+            flags += (RedFlag("cauda_equina", _CAUDA_EQUINA, True, signs[0]),)
     return flags
 
 
@@ -60,49 +55,4 @@ def ms_nuance(profile: PainProfile) -> str | None:
     if not found:
         return None
     names = ", ".join(dict.fromkeys(found))
-    many = len(found) > 1
-    return MS_NUANCE.format(
-        findings=names, verb="are" if many else "is", is_are="are" if many else "is"
-    )
-
-
-def _urgent_mri(pid: str, reasons):
-    service = SERVICES["spine_mri_urgent"]
-    return create(f"Propose {service.text}", proposal("spine_mri_urgent", pid, reasons))
-
-
-def red_flag(p: PainProfile, pid: str, flags: tuple[RedFlag, ...]) -> Card:
-    text = CARDS["red-flag"]
-    labels = ", ".join(dict.fromkeys(f.label for f in flags))
-    d = Draft("red-flag", fit_summary(text.summaries["default"], flags=labels))
-    d.do = [text.advice["evaluate"]]
-    if any(f.category in _EMERGENCIES for f in flags):
-        d.do.append(text.advice["emergency"])
-    d.do += [text.advice["imaging"], text.advice["held"]]
-    if p.risk_factors:
-        d.cautions.append("Also recorded: " + ", ".join(f.label for f in p.risk_factors) + ".")
-    # No "MS nuance" here: on a critical card it reads as reassurance (clinical rules section 3).
-    d.evidence = [f.evidence for f in flags] + [f.evidence for f in p.risk_factors]
-    reasons = [f.evidence for f in flags] + list(p.back_pain)
-    d.suggestions.append(
-        suggestion(
-            "spine-mri",
-            "Urgent MRI of the spine",
-            [_urgent_mri(pid, reasons)],
-            True,
-        )
-    )
-    return finish(d, pid)
-
-
-def red_flag_risk(p: PainProfile, pid: str) -> Card | None:
-    if not p.has_back_pain or not p.risk_factors:
-        return None
-    text = CARDS["red-flag-risk"]
-    labels = ", ".join(dict.fromkeys(f.label for f in p.risk_factors))
-    d = Draft("red-flag-risk", fit_summary(text.summaries["default"], flags=labels))
-    d.do = [text.advice["assess"], text.advice["imaging"]]
-    if nuance := ms_nuance(p):
-        d.cautions.append(nuance)
-    d.evidence = [f.evidence for f in p.risk_factors] + list(p.back_pain)
-    return finish(d, pid)
+    return MS_NUANCE["many" if len(found) > 1 else "one"].format(findings=names)

@@ -1,0 +1,31 @@
+"""Card `bed-rest`: avoid bed rest for back pain.
+
+When: a focused draft order or instruction for bed rest (kind `bed_rest`: codes of
+    mappings/data/orders.csv, words of concepts.csv).
+Then: a warning card: stay active, avoid bed rest. Suggests removing the draft (recommended;
+    when it has an id).
+Source: ACP 2017 low back pain guideline; the MS back-pain treatment guide; clinical-rules.md
+    section 6.
+Reads: the draft's kinds and display.
+"""
+
+from __future__ import annotations
+
+from cards.build import finish, fit_summary, suggestion
+from cards.content import CARDS
+from cards.model import Card
+from cards.rules._order import Context, draft, remove
+from mappings.profile import DraftOrder
+
+KINDS = ("bed-rest",)
+
+
+def bed_rest(ctx: Context, o: DraftOrder) -> Card | None:
+    if "bed_rest" not in o.kinds:
+        return None
+    text = CARDS["bed-rest"]
+    d = draft("bed-rest", fit_summary(text.summaries["default"], order=o.display), o)
+    d.do = [text.advice["active"]]
+    if actions := remove(o):
+        d.suggestions.append(suggestion("remove", text.labels["remove"], actions, True))
+    return finish(d, ctx.patient_id)

@@ -1,0 +1,50 @@
+"""Card `drug-caution`: cautions for any other ordered drug and this patient.
+
+When: a focused draft of a systemic drug that is not an opioid or NSAID (those have their own
+    card, with the same concerns) with at least one concern of the safety tables: an interaction
+    with an active or co-ordered drug (either being the order; contraindicated pairs have their
+    own critical card), a patient-state row (kidney, liver, age, pregnancy, breastfeeding),
+    another source of the same ingredient whose dose cannot be added up, oral antispasticity
+    drugs on an intrathecal baclofen pump.
+Then: a warning card; critical when a concern is a contraindication; information when all are
+    cautions. The summary names the first concern (and how many more); lists every concern;
+    review the order; for a TCA that is unsafe, gabapentin is the alternative. Proposes nothing.
+Source: drug labels and geriatric prescribing criteria via the safety tables
+    (docs/safety-rules.md); clinical-rules.md sections 5 and 6.
+Reads: the draft's medication (ingredients, classes, route, daily dose); active and co-ordered
+    medications, intrathecal ones too; profile `age`, `egfr`, `kidney`, `pregnancy`,
+    `lactation`, findings; mappings/data/medication_safety/interactions.csv,
+    contraindications.csv, dose_limits.csv, kidney_codes.csv.
+"""
+
+from __future__ import annotations
+
+from cards import safety
+from cards.build import finish, fit_summary
+from cards.content import CARDS
+from cards.model import Card
+from cards.rules._order import Context, concerns, draft, med, with_concerns
+from mappings.profile import DraftOrder
+
+KINDS = ("drug-caution",)
+
+
+def drug_caution(ctx: Context, o: DraftOrder) -> Card | None:
+    m = med(o)
+    if m is None or m.classes & {"opioid", "nsaid"}:
+        return None  # those orders have their own card, which lists the same concerns
+    found = concerns(ctx, m)
+    if not found:
+        return None
+    text = CARDS["drug-caution"]
+    first = found[0].text
+    if len(found) > 1:
+        first = text.phrases["more"].format(caution=first, more=len(found) - 1)
+    d = draft(
+        "drug-caution", fit_summary(text.summaries["default"], order=o.display, caution=first), o
+    )
+    with_concerns(d, found)
+    d.do = [text.advice["review"]]
+    if "tca" in m.classes and safety.blocking(found):
+        d.do.append(text.advice["tca"])
+    return finish(d, ctx.patient_id)

@@ -1,0 +1,56 @@
+"""Card `imaging-not-indicated`: routine spine imaging is not indicated without red flags.
+
+When: a focused draft ServiceRequest of spine imaging (MRI, CT or X-ray of the lumbar, thoracic
+    or whole spine) for back pain (back pain recorded, or the order's reason), no red flag or
+    risk factor recorded, and back pain for under {imaging_after_days} days or of unknown
+    duration. Silent for brain imaging and for imaging whose reason is MS (disease monitoring)
+    without back pain.
+Then: a warning card: imaging is for red flags or a surgical candidate after 4 to 6 weeks;
+    first-line treatment instead; record MS as the reason if it is monitoring. Suggests
+    "cancel imaging; refer to physiotherapy" (recommended): delete the draft (when it has an id)
+    and propose a physiotherapy referral (unless one is co-ordered).
+Source: ACP 2017 low back pain guideline (no routine imaging); clinical-rules.md section 6.
+Reads: the draft's kind `spine_imaging` (codes of mappings/data/orders.csv, words of
+    concepts.csv) and reason concepts (`ms`, `back_pain`); profile `red_flags`, `back_pain`,
+    `onset`; the other drafts' kinds (`physiotherapy`); `imaging_after_days` of
+    mappings/thresholds.py; the call's date.
+"""
+
+from __future__ import annotations
+
+from cards.build import finish, fit_summary, suggestion
+from cards.content import CARDS
+from cards.model import Card
+from cards.red_flags import hard_flags
+from cards.rules._order import Context, draft, propose, remove
+from mappings.profile import DraftOrder
+from mappings.thresholds import THRESHOLDS as T
+
+KINDS = ("imaging-not-indicated",)
+
+
+def imaging_not_indicated(ctx: Context, o: DraftOrder) -> Card | None:
+    p = ctx.profile
+    if "spine_imaging" not in o.kinds or p.red_flags or hard_flags(p):
+        return None
+    if "ms" in o.reason_concepts and "back_pain" not in o.reason_concepts:
+        return None  # MS disease monitoring
+    if not (p.has_back_pain or "back_pain" in o.reason_concepts):
+        return None  # spine MRI in MS without back pain is monitoring, not back-pain imaging
+    days = (ctx.today - p.onset).days if p.onset else None
+    if days is not None and days >= T.imaging_after_days:
+        return None
+    text = CARDS["imaging-not-indicated"]
+    d = draft("imaging-not-indicated", fit_summary(text.summaries["default"], order=o.display), o)
+    d.do = [text.advice["why"], text.advice["instead"], text.advice["ms"]]
+    d.evidence = list(p.back_pain) + d.evidence
+    if days is not None:
+        d.notes.append(text.notes["days"].format(days=days))
+    else:
+        d.notes.append(text.notes["unknown"])
+    actions = remove(o)
+    if not any("physiotherapy" in other.kinds for other in ctx.orders):
+        actions.append(propose("physiotherapy", ctx, list(p.back_pain)))
+    if actions:
+        d.suggestions.append(suggestion("replace", text.labels["replace"], actions, True))
+    return finish(d, ctx.patient_id)
