@@ -4,8 +4,8 @@ When: a focused draft of a systemic drug that is not an opioid or NSAID (those h
     card, with the same concerns) with at least one concern of the safety tables: an interaction
     with an active or co-ordered drug (either being the order; contraindicated pairs have their
     own critical card), a patient-state row (kidney, liver, age, pregnancy, breastfeeding),
-    another source of the same ingredient whose dose cannot be added up, oral antispasticity
-    drugs on an intrathecal baclofen pump.
+    another source of the same ingredient whose dose cannot be added up, the same drug as an
+    intrathecal pump (oral baclofen on a baclofen pump).
 Then: a warning card; critical when a concern is a contraindication; information when all are
     cautions. The summary names the first concern (and how many more); lists every concern;
     review the order; for a TCA that is unsafe, gabapentin is the alternative. Proposes nothing.

@@ -1,7 +1,7 @@
 """Card `spasticity`: antispasticity drugs and physiotherapy for spasticity-related back pain.
 
-When: back pain with spasticity (a spasticity finding, or an antispasticity drug taken), no
-    hard red flag, age {adult_age} or older.
+When: back pain with spasticity (a spasticity finding, or an antispasticity drug taken by mouth
+    or by an intrathecal pump), no hard red flag, age {adult_age} or older.
 Then: an info card in one of three forms. On intrathecal baclofen: review the pump with the
     spasticity service, no oral titration advice. Already on an oral antispasticity drug: titrate
     it to effect before adding another, with its cautions. Otherwise: baclofen or tizanidine
