@@ -461,7 +461,7 @@ CARDS: dict[str, CardText] = {
             cautions={"alternative": "{drug}: {concern}."},  # the alternative's own concerns
             labels={
                 "remove": "Remove this order",
-                "alternative": "Remove this order; propose the alternative",
+                "alternative": "Remove tizanidine; propose baclofen",
             },
             source="label",
             links=("tizanidine_label",),

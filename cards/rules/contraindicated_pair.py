@@ -78,11 +78,13 @@ def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) ->
         NOTES["together"].format(other=plain(partner.display, 120), ref=plain(partner.resource, 80))
     )
     actions = remove(o)
-    alternative = _alternative(ctx, c, m)
+    # The alternative replaces the order: it is checked against everything but the order.
+    besides = _without(ctx, o)
+    alternative = _alternative(ctx, c, m, besides)
     if alternative:
         d.do.append(text.advice["alternative"])
         product = safety.product(DRUGS[alternative].ingredient, ctx.index.knowledge)
-        for caution in safety.concerns(product, ctx.profile, ctx.index):
+        for caution in safety.concerns(product, ctx.profile, besides):
             line = text.cautions["alternative"]
             d.cautions.append(line.format(drug=DRUGS[alternative].label, concern=caution.text))
             d.evidence += caution.evidence
@@ -93,7 +95,15 @@ def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) ->
     return finish(d, ctx.patient_id)
 
 
-def _alternative(ctx: Context, c: safety.Concern, m: Medication) -> str | None:
+def _without(ctx: Context, o: DraftOrder) -> safety.MedIndex:
+    """The active medications and the other drafts: what stays if the order is removed."""
+    drafts = [x.medication for x in ctx.orders if x.medication is not None and x is not o]
+    return safety.MedIndex([*ctx.profile.meds, *drafts], ctx.index.knowledge)
+
+
+def _alternative(
+    ctx: Context, c: safety.Concern, m: Medication, besides: safety.MedIndex
+) -> str | None:
     """The product a card kind offers instead of the order (the tizanidine card: baclofen, for
     spasticity), when the order is that card's drug and the alternative passes every check."""
     key = ALTERNATIVES.get(c.card)
@@ -105,7 +115,7 @@ def _alternative(ctx: Context, c: safety.Concern, m: Medication) -> str | None:
     if not _is_card_drug(ctx, c, m):
         return None
     candidate = safety.product(product.ingredient, ctx.index.knowledge)
-    found = safety.concerns(candidate, ctx.profile, ctx.index)
+    found = safety.concerns(candidate, ctx.profile, besides)
     if safety.blocking(found):
         return None
     # A state caution (kidney function) means the reduced-dose product, where there is one.
