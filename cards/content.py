@@ -203,7 +203,8 @@ CARDS: dict[str, CardText] = {
                 "once or twice a day, titrate slowly.",
                 "tizanidine": "**Tizanidine**: 2 mg up to three times a day, titrate in 2 to 4 mg "
                 f"steps up to {T.tizanidine_max_mg_per_day} mg a day in divided doses; peak effect "
-                "1 to 2 hours after a dose.",
+                "1 to 2 hours after a dose. Liver tests at baseline and at 1, 3 and 6 months "
+                "(label); check blood pressure when starting.",
                 "itb": "On intrathecal baclofen ({drugs}): spasticity treatment is adjusted "
                 "through the pump with the spasticity service; add an oral antispasticity drug "
                 "only with their advice.",

@@ -105,7 +105,8 @@ DRUGS: dict[str, DrugProduct] = {
             "Tizanidine 2 mg",
             "2 mg by mouth up to three times a day; increase in 2 to 4 mg steps to the maximum "
             f"tolerated dose, up to {THRESHOLDS.tizanidine_max_mg_per_day} mg a day in divided "
-            "doses. Peak effect 1 to 2 hours after a dose.",
+            "doses. Peak effect 1 to 2 hours after a dose. Liver tests at baseline and at 1, 3 "
+            "and 6 months.",
         ),
         DrugProduct(
             "gabapentin",
