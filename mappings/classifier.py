@@ -432,12 +432,12 @@ def _read_observation(
             findings.add(concept, ref, system, code, display, when)
 
 
-def reason_concepts(
-    term: Terminology, resource: Mapping[str, Any], conditions: Mapping[str, Any]
-) -> frozenset[str]:
-    """The concepts (implied ones included) of a request's `reasonCode` and of the Conditions its
-    `reasonReference` names (contained, prefetched, or by display)."""
-    found: list[Any] = list(dicts(resource.get("reasonCode")))
+def referenced_reasons(
+    resource: Mapping[str, Any], conditions: Mapping[str, Mapping[str, Any]]
+) -> list[Any]:
+    """The codes of Conditions named in `reasonReference` (contained or prefetched), or their
+    display when the Condition is not at hand."""
+    found: list[Any] = []
     for ref in dicts(resource.get("reasonReference")):
         target = ref.get("reference")
         if isinstance(target, str) and target.startswith("#"):
@@ -453,6 +453,18 @@ def reason_concepts(
             found.append(conditions[rid].get("code"))
         elif isinstance(ref.get("display"), str):
             found.append({"text": ref["display"]})
+    return found
+
+
+def reason_concepts(
+    term: Terminology, resource: Mapping[str, Any], conditions: Mapping[str, Any]
+) -> frozenset[str]:
+    """The concepts (implied ones included) a medication is given for: its `reasonCode` and
+    the Conditions its `reasonReference` names."""
+    found: list[Any] = [
+        *dicts(resource.get("reasonCode")),
+        *referenced_reasons(resource, conditions),
+    ]
     concepts: set[str] = set()
     for concept, *_ in match_concepts(term, found, categories=_FINDING_CATEGORIES):
         concepts.update(term.closure.get(concept, (concept,)))
@@ -496,4 +508,4 @@ def _medication_status(resource: dict[str, Any], kind: str) -> str | None:
     return token
 
 
-__all__ = ["classify", "match_concepts", "reason_concepts"]
+__all__ = ["classify", "match_concepts", "reason_concepts", "referenced_reasons"]

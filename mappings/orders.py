@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from mappings.classifier import match_concepts
+from mappings.classifier import match_concepts, referenced_reasons
 from mappings.fhir import (
     Decode,
     ResourceIndex,
@@ -160,7 +160,7 @@ def _classify_one(
 
     reasons: set[str] = set()
     reason_concepts = list(dicts(resource.get("reasonCode")))
-    reason_concepts.extend(_referenced_reasons(resource, conditions))
+    reason_concepts.extend(referenced_reasons(resource, conditions))
     for concept, system, found, shown in match_concepts(
         term, reason_concepts, categories=_REASON_CATEGORIES
     ):
@@ -179,26 +179,3 @@ def _classify_one(
         evidence=tuple(evidence),
         selected=chosen is None or reference in chosen,
     )
-
-
-def _referenced_reasons(
-    resource: Mapping[str, Any], conditions: Mapping[str, Mapping[str, Any]]
-) -> list[Any]:
-    """The codes of Conditions named in `reasonReference` (contained or prefetched)."""
-    found: list[Any] = []
-    for ref in dicts(resource.get("reasonReference")):
-        target = ref.get("reference")
-        if isinstance(target, str) and target.startswith("#"):
-            for contained in dicts(resource.get("contained")):
-                if (
-                    contained.get("resourceType") == "Condition"
-                    and contained.get("id") == target[1:]
-                ):
-                    found.append(contained.get("code"))
-            continue
-        kind, rid = split_reference(target)
-        if kind == "Condition" and rid in conditions:
-            found.append(conditions[rid].get("code"))
-        elif isinstance(ref.get("display"), str):
-            found.append({"text": ref["display"]})
-    return found
