@@ -434,7 +434,7 @@ CARDS: dict[str, CardText] = {
             kind="nsaid-risk",
             hook="order-select / order-sign",
             indicator="warning",
-            summaries={"default": "NSAID ({order}) with {risk}: consider acetaminophen instead"},
+            summaries={"default": "NSAID ({order}): {risk}; consider acetaminophen instead"},
             lead="An NSAID carries risks for this patient.",
             advice={
                 "switch": f"Switch to acetaminophen (max {_APAP_G} g a day).",
