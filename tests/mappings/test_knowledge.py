@@ -219,3 +219,12 @@ def test_a_product_with_an_unknown_dose_form_is_refused(data_dir: Path) -> None:
     path.write_text(path.read_text().replace(",Otic Solution\n", ",Ear Wash\n", 1))
     with pytest.raises(DataError, match="Ear Wash"):
         build_terminology(data_dir)
+
+
+def test_thresholds_quoted_in_wording_agree_with_the_nsaid_rows() -> None:
+    """The wording quotes mappings/thresholds.py; the checks read contraindications.csv."""
+    nsaid = [r for r in load_terminology().knowledge.state_rules if str(r.drug) == "class:nsaid"]
+    states = {(c.name, c.op, c.value) for r in nsaid for c in r.state}
+    assert ("age", ">=", THRESHOLDS.older_adult_age) in states
+    assert ("egfr", "<", THRESHOLDS.egfr_reduced) in states
+    assert ("egfr", "<", THRESHOLDS.egfr_severe) in states
