@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from mappings.datafile import require, reviewed, source_line
+from mappings.datafile import rows as read_rows
 from mappings.errors import DataError
 from mappings.text import PhraseError, compile_phrase
 
@@ -25,7 +27,6 @@ NAMED_STATES = frozenset({"pregnant", "lactating", "dialysis", "adult"})
 # The cards that report a contraindicated pair (the `card` column); a test checks each exists.
 INTERACTION_CARDS = frozenset({"tizanidine-interaction", "drug-interaction"})
 _MEASURED = re.compile(r"^(age|egfr|pregnancy_weeks)(<|>=)(\d+(?:\.\d+)?)$")
-_REVIEWED = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Only this much of any one text is read for route words: a drug's name is short.
 _MAX_TEXT = 500
 _MAX_REMEMBERED = 10_000  # answers kept per table (rows per drug, routes per drug text)
@@ -297,49 +298,6 @@ def _per_ingredient(table: Mapping[tuple[str, str], str], key: str, ingredients:
     return table.get((key, ""))
 
 
-_SOURCE_LINE = re.compile(r"^#\s*source:\s*(?P<source>.+?)\s*;\s*version:\s*(?P<version>.+?)\s*$")
-
-
-def _read(path: Path, columns: tuple[str, ...]) -> tuple[tuple[str, date], list[tuple[int, dict]]]:
-    import csv
-
-    name = path.name
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(name, None, f"cannot read: {exc}") from exc
-    match = _SOURCE_LINE.match(lines[0]) if lines else None
-    if match is None:
-        raise DataError(name, 1, "first line must be '# source: ...; version: YYYY-MM-DD'")
-    try:
-        version = date.fromisoformat(match["version"])
-    except ValueError as exc:
-        raise DataError(name, 1, f"version {match['version']!r} is not a date") from exc
-    rows: list[tuple[int, dict]] = []
-    header: list[str] | None = None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        cells = [c.strip() for c in next(csv.reader([line]))]
-        if header is None:
-            header = cells
-            if tuple(header) != columns:
-                raise DataError(name, number, f"header must be {','.join(columns)}")
-            continue
-        if len(cells) != len(header):
-            raise DataError(name, number, f"expected {len(header)} columns, found {len(cells)}")
-        row = dict(zip(header, cells, strict=True))
-        for column in ("source", "reviewed"):
-            if not row[column]:
-                raise DataError(name, number, f"{column} is required: every fact cites its source")
-        if not _REVIEWED.match(row["reviewed"]):
-            raise DataError(name, number, f"reviewed {row['reviewed']!r} is not YYYY-MM-DD")
-        rows.append((number, row))
-    if header is None:
-        raise DataError(name, None, "no header row")
-    return (match["source"], version), rows
-
-
 class _Checker:
     """Validates the names a row uses against the terminology."""
 
@@ -390,10 +348,10 @@ def load_knowledge(
         path = directory / name
         if not path.is_file():
             raise DataError(name, None, f"missing from {directory}")
-        version, found = _read(path, columns)
-        k.sources[name] = version
-        for number, row in found:
-            yield number, row, Row(name, number, row["source"], date.fromisoformat(row["reviewed"]))
+        require(path, columns)
+        k.sources[name] = source_line(path)
+        for number, row in read_rows(path):
+            yield number, row, Row(name, number, row["source"], reviewed(name, number, row))
 
     columns = ("kind", "value", "ingredient", "route", "source", "reviewed")
     for n, r, where in rows("routes.csv", columns):

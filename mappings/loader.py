@@ -8,15 +8,13 @@ a value set: `concept,system,code,match,display,confirmed,source`. A problem in 
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import threading
-from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 from mappings import concepts as rule_concepts
+from mappings.datafile import require, reviewed, rows, source_line
 from mappings.errors import DataError
 from mappings.knowledge import load_knowledge
 from mappings.terminology import (
@@ -48,66 +46,17 @@ CATEGORIES = frozenset(
 )
 VALUE_SET_COLUMNS = ("concept", "system", "code", "match", "display", "confirmed", "source")
 PRODUCT_TTYS = frozenset({"IN", "PIN", "SCDC", "SCD", "SBD", "BN", "GPCK", "BPCK", "product"})
-_SOURCE_LINE = re.compile(r"^#\s*source:\s*(?P<source>.+?)\s*;\s*version:\s*(?P<version>.+?)\s*$")
 _CONCEPT_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _SOURCE_IDS = re.compile(r"^S[1-9](?:\s*[,+ ]\s*S[1-9])*$")
 
 
-def _rows(path: Path, data: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row dict) for each data row; checks the source line and the header."""
-    name = path.name
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(name, None, f"cannot read: {exc}") from exc
-    if not lines or not _SOURCE_LINE.match(lines[0]):
-        raise DataError(name, 1, "first line must be '# source: ...; version: YYYY-MM-DD'")
-    header: list[str] | None = None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        try:
-            cells = next(csv.reader([line]))
-        except csv.Error as exc:
-            raise DataError(name, number, f"bad CSV: {exc}") from exc
-        if header is None:
-            header = [c.strip() for c in cells]
-            continue
-        if len(cells) != len(header):
-            raise DataError(name, number, f"expected {len(header)} columns, found {len(cells)}")
-        yield number, {h: c.strip() for h, c in zip(header, cells, strict=True)}
-    if header is None:
-        raise DataError(name, None, "no header row")
-
-
-def _header(path: Path) -> tuple[str, ...]:
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            return tuple(c.strip() for c in next(csv.reader([line])))
-    return ()
-
-
 def _source(path: Path) -> Source:
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    match = _SOURCE_LINE.match(first)
-    if match is None:  # pragma: no cover - _rows checks this first
-        raise DataError(path.name, 1, "missing source line")
-    try:
-        version = date.fromisoformat(match["version"])
-    except ValueError as exc:
-        raise DataError(path.name, 1, f"version {match['version']!r} is not a date") from exc
-    return Source(path.name, match["source"], version)
-
-
-def _require(path: Path, columns: tuple[str, ...]) -> None:
-    found = _header(path)
-    if found != columns:
-        raise DataError(path.name, None, f"header must be {','.join(columns)}; found {found}")
+    return Source(path.name, *source_line(path))
 
 
 def _load_systems(term: Terminology, path: Path) -> None:
-    _require(path, ("name", "url", "aliases"))
-    for number, row in _rows(path, term.data_dir):
+    require(path, ("name", "url", "aliases"))
+    for number, row in rows(path):
         name, url = row["name"], row["url"].rstrip("/")
         if not name or not url:
             raise DataError(path.name, number, "name and url are required")
@@ -119,9 +68,9 @@ def _load_systems(term: Terminology, path: Path) -> None:
 
 
 def _load_concepts(term: Terminology, path: Path) -> dict[str, tuple[list[str], list[str]]]:
-    _require(path, ("concept", "category", "label", "implies", "text", "unless"))
+    require(path, ("concept", "category", "label", "implies", "text", "unless"))
     phrases: dict[str, tuple[list[str], list[str]]] = {}
-    for number, row in _rows(path, term.data_dir):
+    for number, row in rows(path):
         cid = row["concept"]
         if not _CONCEPT_ID.match(cid):
             raise DataError(path.name, number, f"bad concept id {cid!r}")
@@ -182,10 +131,10 @@ def _closure(term: Terminology, cid: str) -> tuple[str, ...]:
 
 
 def _load_value_set(term: Terminology, path: Path) -> None:
-    _require(path, VALUE_SET_COLUMNS)
+    require(path, VALUE_SET_COLUMNS)
     name = path.name
     term.sources[name] = _source(path)
-    for number, row in _rows(path, term.data_dir):
+    for number, row in rows(path):
         for column in VALUE_SET_COLUMNS:
             if not row[column]:
                 raise DataError(name, number, f"{column} is required")
@@ -229,10 +178,10 @@ def _load_value_set(term: Terminology, path: Path) -> None:
 
 def _load_products(term: Terminology, path: Path) -> None:
     columns = ("rxcui", "tty", "name", "ingredient_rxcui", "ingredient", "source", "dose_form")
-    _require(path, columns)
+    require(path, columns)
     term.sources[path.name] = _source(path)
     ingredients: dict[str, list[str]] = {}
-    for number, row in _rows(path, term.data_dir):
+    for number, row in rows(path):
         rxcui, ingredient = row["rxcui"], row["ingredient"].lower()
         if not rxcui.isdigit():
             raise DataError(path.name, number, f"rxcui {rxcui!r} is not a number")
@@ -286,12 +235,12 @@ def _load_knowledge(term: Terminology, directory: Path) -> None:
 
 
 def _load_drug_classes(term: Terminology, path: Path) -> dict[str, list[str]]:
-    _require(path, ("ingredient", "classes", "synonyms"))
+    require(path, ("ingredient", "classes", "synonyms"))
     term.sources[path.name] = _source(path)
     known = set(rule_concepts.DRUG_CLASSES)
     in_products = {i for ings in term.product_ingredients.values() for i in ings}
     synonyms: dict[str, list[str]] = {}
-    for number, row in _rows(path, term.data_dir):
+    for number, row in rows(path):
         ingredient = row["ingredient"].lower()
         classes = row["classes"].split()
         if not ingredient or not classes:
@@ -379,10 +328,10 @@ def _days(path: Path, number: int, value: str) -> int | None:
 
 def _load_context(term: Terminology, path: Path, phrases: dict[str, tuple[list[str], list[str]]]):
     """How each concept is read beyond its code: statuses, recency, 7th character, words."""
-    _require(path, CONTEXT_COLUMNS)
+    require(path, CONTEXT_COLUMNS)
     term.sources[path.name] = _source(path)
     always: dict[str, tuple[list[str], list[str]]] = {}
-    for number, row in _rows(path, term.data_dir):
+    for number, row in rows(path):
         cid = row["concept"]
         if cid not in term.concepts:
             raise DataError(path.name, number, f"concept {cid!r} is not in concepts.csv")
@@ -396,8 +345,7 @@ def _load_context(term: Terminology, path: Path, phrases: dict[str, tuple[list[s
         relapse = row["on_relapse"] or None
         if relapse is not None and relapse not in term.concepts:
             raise DataError(path.name, number, f"concept {relapse!r} is not in concepts.csv")
-        if not row["source"] or not row["reviewed"]:
-            raise DataError(path.name, number, "source and reviewed are required")
+        reviewed(path.name, number, row)
         term.context[cid] = ConceptContext(
             statuses,
             _days(path, number, row["window_days"]),
