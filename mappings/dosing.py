@@ -413,8 +413,9 @@ def daily_dose(
 
 
 def dose_of(med: Medication) -> DailyDose | None:
-    """A medication's daily dose: as given, else worked out from its dosage and product name."""
-    if med.daily is not None or not med.dosage:
-        return med.daily
+    """A medication's daily dose, worked out from its dosage and product name when a check needs
+    it (most drugs read never meet a dose check)."""
+    if not med.dosage:
+        return None
     strengths = parse_strengths(med.product, med.ingredients)
     return daily_dose({"dosageInstruction": list(med.dosage)}, strengths, med.ingredients)

@@ -166,7 +166,7 @@ class Knowledge:
     )
     _states: dict[tuple[str, str], list[StateRule]] = field(default_factory=dict)
     _limits: dict[str, list[DoseLimit]] = field(default_factory=dict)
-    _for: dict[tuple, list] = field(default_factory=dict)  # rows per drug, as asked
+    _for: dict[tuple, list | dict] = field(default_factory=dict)  # rows per drug, as asked
     classes_of: Mapping[str, frozenset[str]] = field(default_factory=dict)  # ingredient -> classes
     _routes_said: dict[tuple, str | None] = field(default_factory=dict)
 
@@ -262,7 +262,7 @@ class Knowledge:
             for row, _, other_key in self.interactions_for(key[1], key[2]):
                 by_other.setdefault(other_key, []).append(row)
             found = by_other
-            self._for[key] = found  # bounded with the rows themselves (_remember)
+            self._remember(key, found)
         return found  # type: ignore[return-value]
 
     def state_rules_for(
@@ -277,7 +277,7 @@ class Knowledge:
             self._remember(key, found)
         return found
 
-    def _remember(self, key: tuple, found: list) -> None:
+    def _remember(self, key: tuple, found: list | dict) -> None:
         # Drugs come from the product table, so there are few distinct ones; bounded anyway.
         if len(self._for) < _MAX_REMEMBERED:
             self._for[key] = found

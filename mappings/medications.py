@@ -193,7 +193,7 @@ def _medication(
         return Medication(evidence.resource, display, (), frozenset(), status, evidence)
     dose_form, product = _product(term, rxcuis)
     dosages = dicts(plain.get("dosageInstruction") or plain.get("dosage"))
-    route = _route(term, rxcuis, dose_form, dosages, names_for_form, ingredients)
+    route = _route(term, rxcuis, dosages, names_for_form, ingredients)
     return Medication(
         resource=evidence.resource,
         display=display,
@@ -221,7 +221,6 @@ def _product(term: Terminology, rxcuis: list[str]) -> tuple[str, str]:
 def _route(
     term: Terminology,
     rxcuis: list[str],
-    dose_form: str,
     dosages: list[dict[str, Any]],
     names: list[str],
     ingredients: list[str],
@@ -229,12 +228,10 @@ def _route(
     """The route class: the product's dose form, else the dosage's route code, else the words
     (names, displays, dosage text); systemic when nothing says otherwise."""
     knowledge = term.knowledge
-    for rxcui in rxcuis:
+    for rxcui in rxcuis:  # every coded product's route, worked out from its dose form at load
         route = term.product_routes.get(rxcui)
         if route is not None:
             return route
-    if dose_form and (route := knowledge.route_of_form(dose_form, ingredients)):
-        return route
     texts = [n for n in names if n]
     for dosage in dosages:
         for coding in codings(dosage.get("route")):

@@ -81,7 +81,6 @@ class Medication:
     evidence: Evidence
     route: str = "systemic"
     dose_form: str = ""  # RxNorm dose form when known, e.g. "Otic Solution"
-    daily: DailyDose | None = None  # set when known; else worked out on demand (dosing.dose_of)
     reasons: frozenset[str] = frozenset()  # concepts of reasonCode / reasonReference
     # What the daily dose is worked out from, when a check needs it: most charts' drugs never
     # meet a dose check, so it is not computed for every medication read.

@@ -29,7 +29,7 @@ KINDS = ("dose-above-maximum",)
 
 def dose_above_maximum(ctx: Context, o: DraftOrder) -> list[Card]:
     m = med(o)
-    if m is None or not (m.daily or m.dosage):
+    if m is None or not m.dosage:
         return []
     problems, _ = safety.dose_problems(m, ctx.profile, ctx.index)
     cards = []
