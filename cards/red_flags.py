@@ -25,7 +25,7 @@ def _new(profile: PainProfile, concept: str) -> list:
     term = load_terminology()
     rules = term.context.get(concept)
     days = rules.new_within_days if rules is not None else None
-    today = date.today()
+    today = profile.as_of or date.today()
     return [
         e
         for e in profile.evidence_for(concept)

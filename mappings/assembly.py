@@ -180,6 +180,7 @@ def build_profile(
             e for e in found.get(C.LACTATION, ()) if _within(e, today, T.lactation_window_days)
         ),
         deceased=deceased,
+        as_of=today,
     )
 
 

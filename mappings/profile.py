@@ -188,6 +188,8 @@ class PainProfile:
     pregnancy: Pregnancy | None = None
     lactation: tuple[Evidence, ...] = ()
     deceased: bool = False
+    # The day the chart was read for: "new" and "recent" are measured from it, not the clock.
+    as_of: date | None = None
     # Answers the card rules work out once per profile (patient-state facts, the medication
     # index): the rules ask the same questions for every drug they check. Not part of equality.
     memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)

@@ -215,3 +215,24 @@ def test_prefetch_asks_for_every_pain_score_the_classifier_reads():
     for code in ("91145-3", "91146-1", "72514-3"):
         assert code in PREFETCH["painScores"]
     assert "98979-8" in PREFETCH["egfr"]
+
+
+def test_new_is_measured_from_the_day_the_chart_was_read_for():
+    """A bladder change 3 days before the chart's own day is new, whatever the clock says."""
+    from datetime import timedelta
+
+    from cards import cards_for
+    from mappings import classify
+    from tests.cards.test_medication_safety_in_context import CLINICIAN, PID, TODAY, ms, patient
+
+    day = TODAY - timedelta(days=400)
+    chart = [
+        patient(45),
+        ms(),
+        back_pain(days=405),
+        icd("R33.9", "Retention of urine, unspecified", "u", onset=days_ago(403)),
+        icd("R15.9", "Full incontinence of feces", "f", onset=days_ago(403)),
+    ]
+    profile = classify(chart, today=day, patient_id=PID)
+    found = cards_for("patient-view", profile, patient_id=PID, user_id=CLINICIAN, today=day)
+    assert found and found[0].indicator == "critical"
