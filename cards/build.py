@@ -2,6 +2,7 @@
 
 Card uuids are uuid5 over (patient, card kind, the evidence quoted), so the same situation gives the
 same uuid on every call and feedback lines up; suggestion uuids derive from their card's uuid.
+A snooze (`cards.snooze`) hides that uuid, so new evidence (a new uuid) shows the card again.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from cards import snooze
 from cards.content import CARDS, HEADINGS
-from cards.model import Card, Coding, Link, OverrideReason, Source
+from cards.model import INDICATOR_ORDER, Card, Coding, Link, OverrideReason, Source
 from cards.products import CARD_KIND_SYSTEM, LINKS, OVERRIDE_REASONS, SOURCES
 from mappings.profile import Evidence
 
@@ -128,7 +130,8 @@ class _Kind:
     lead: str  # the detail's first paragraph, bold
     indicator: str
     source: Source
-    override_reasons: tuple[OverrideReason, ...]
+    # by the card's indicator: each reason's display states its snooze period (cards.snooze)
+    override_reasons: dict[str, tuple[OverrideReason, ...]]
     links: tuple[Link, ...]
 
 
@@ -140,7 +143,10 @@ _KINDS: dict[str, _Kind] = {
         SOURCES[text.source].model_copy(
             update={"topic": Coding(system=CARD_KIND_SYSTEM, code=kind, display=_kind_name(kind))}
         ),
-        tuple(OVERRIDE_REASONS[k] for k in text.overrides),
+        {
+            indicator: tuple(snooze.display(OVERRIDE_REASONS[k], indicator) for k in text.overrides)
+            for indicator in INDICATOR_ORDER
+        },
         tuple(LINKS[k] for k in text.links),
     )
     for kind, text in CARDS.items()
@@ -151,6 +157,7 @@ def finish(draft: Draft, patient_id: str) -> Card:
     """The card, its suggestions and their actions, validated by pydantic in one call."""
     kind = _KINDS[draft.kind]
     cid = card_uuid(patient_id, draft.kind, draft.evidence, *draft.id_extra)
+    indicator = draft.indicator or kind.indicator
     suggestions: list[dict[str, Any]] = []
     if draft.suggestions:
         base = bytes.fromhex(cid.replace("-", ""))
@@ -168,11 +175,11 @@ def finish(draft: Draft, patient_id: str) -> Card:
             "uuid": cid,
             "summary": draft.summary,
             "detail": _detail(kind.lead, draft),
-            "indicator": draft.indicator or kind.indicator,
+            "indicator": indicator,
             "source": kind.source,
             "suggestions": suggestions,
             "selectionBehavior": (draft.selection or "any") if suggestions else None,
-            "overrideReasons": kind.override_reasons,
+            "overrideReasons": kind.override_reasons[indicator],
             "links": kind.links,
         }
     )

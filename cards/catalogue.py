@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from cards import snooze
 from cards.content import (
     ACTIONS,
     CARDS,
@@ -92,7 +93,10 @@ def _kind(kind: str, h: Header) -> list[str]:
     if t.links:
         out += ["Links: " + ", ".join(f"[{LINKS[k].label}]({LINKS[k].url})" for k in t.links), ""]
     if t.overrides:
-        reasons = ", ".join(f"`{k}` ({OVERRIDE_REASONS[k].display})" for k in t.overrides)
+        reasons = ", ".join(
+            f"`{k}` ({snooze.display(OVERRIDE_REASONS[k], t.indicator).display})"
+            for k in t.overrides
+        )
         out += [f"Override reasons: {reasons}", ""]
     return out
 
@@ -146,4 +150,15 @@ def render() -> str:
     )
     lines += ["", "## Override reasons", ""]
     lines += _bullets(f"`{r.code}`: {r.display} ({r.system})" for r in OVERRIDE_REASONS.values())
+    lines += ["", "## Snooze table (cards/data/snooze.csv)", ""]
+    lines += [
+        "How long the same card (same uuid: patient, kind and evidence) stays hidden after a "
+        "clinician's decision; new evidence shows it again. Critical cards are never hidden.",
+        "",
+    ]
+    lines += _bullets(
+        f"`{r.decision}`: info {snooze.period_words(r.days['info'])}; "
+        f"warning {snooze.period_words(r.days['warning'])}"
+        for r in snooze.TABLE.values()
+    )
     return "\n".join(lines).rstrip() + "\n"
