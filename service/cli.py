@@ -15,9 +15,25 @@ from service.config import ConfigError, load_settings
 from service.discovery import SERVICES, ServiceDefinition
 
 HOOKS = ("patient-view", "order-select", "order-sign")
+LOAD_TOKEN_ENV = "MSCDS_LOAD_TOKEN"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a closed stdout (``ms-backpain-cds samples | head``) ends it quietly."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # meet a closed pipe here rather than at interpreter exit
+    except BrokenPipeError:
+        # As the Python docs advise (signal module, "Note on SIGPIPE"): point stdout at devnull
+        # so the interpreter's own final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="ms-backpain-cds", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -48,9 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("samples", help="list the sample patients and sample orders")
 
     load = commands.add_parser("load-samples", help="load the sample patients into a FHIR server")
-    load.add_argument(
-        "--fhir-server", required=True, help="FHIR base URL, e.g. http://localhost:8080/fhir"
-    )
+    _add_load_arguments(load)
 
     args = parser.parse_args(argv)
     try:
@@ -59,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "samples":
             return _list_samples()
         if args.command == "load-samples":
-            return _load_samples(args.fhir_server)
+            return _load_samples(args)
         return _evaluate(args)
     except ConfigError as exc:
         print(f"ms-backpain-cds: {exc}", file=sys.stderr)
@@ -151,15 +165,85 @@ def _list_samples() -> int:
     return 0
 
 
-def _load_samples(fhir_server: str) -> int:
-    from service.loader import load_samples
+def _add_load_arguments(load: argparse.ArgumentParser) -> None:
+    load.add_argument(
+        "--fhir-server", required=True, help="FHIR base URL, e.g. http://localhost:8080/fhir"
+    )
+    load.add_argument(
+        "--service-url",
+        default="http://localhost:8000",
+        help="where the CDS service runs, for the Sandbox link (default http://localhost:8000)",
+    )
+    bearer = load.add_argument_group(
+        "bearer token", f"default: the {LOAD_TOKEN_ENV} environment variable, when set"
+    ).add_mutually_exclusive_group()
+    bearer.add_argument("--token-file", type=Path, help="a file holding the access token")
+    bearer.add_argument(
+        "--token", help="the access token (other users can see it in the process list)"
+    )
+    smart = load.add_argument_group(
+        "SMART Backend Services client credentials",
+        "sign a client assertion (RS384 or ES384) and trade it for a token",
+    )
+    smart.add_argument("--client-id", help="the client id the authorization server registered")
+    smart.add_argument(
+        "--private-key", type=Path, help="the client's RSA or EC P-384 private key (PEM or JWK)"
+    )
+    smart.add_argument(
+        "--key-id", help="kid of the registered public key (default: the JWK's or its thumbprint)"
+    )
+    smart.add_argument(
+        "--token-url",
+        help="token endpoint (default: from FHIR-SERVER/.well-known/smart-configuration)",
+    )
+    smart.add_argument("--scope", help="scopes to ask for (default system/*.write)")
+
+
+def _load_credentials(args: argparse.Namespace) -> Any:
+    """The credentials the options (or MSCDS_LOAD_TOKEN) give, or None; CredentialError if bad."""
+    from service import fhir_credentials as fc
+
+    smart_only = [args.key_id, args.token_url, args.scope]
+    if args.client_id or args.private_key:
+        if args.token or args.token_file:
+            raise fc.CredentialError("give a bearer token or client credentials, not both")
+        if not (args.client_id and args.private_key):
+            raise fc.CredentialError("--client-id and --private-key go together")
+        key = fc.read_signing_key(args.private_key, key_id=args.key_id)
+        scope = args.scope or fc.DEFAULT_SCOPE
+        return fc.ClientCredentials(args.client_id, key, args.token_url, scope)
+    if any(smart_only):
+        raise fc.CredentialError("--key-id, --token-url and --scope go with --client-id")
+    if args.token_file:
+        return fc.read_token_file(args.token_file)
+    token = args.token or os.environ.get(LOAD_TOKEN_ENV, "").strip()
+    return fc.BearerToken(token) if token else None
+
+
+def _load_samples(args: argparse.Namespace) -> int:
+    from service.fhir_credentials import CredentialError
+    from service.loader import load_samples, sandbox_link
 
     try:
-        report = asyncio.run(load_samples(fhir_server))
+        credentials = _load_credentials(args)
+    except CredentialError as exc:
+        print(f"ms-backpain-cds: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = asyncio.run(load_samples(args.fhir_server, credentials=credentials))
     except ValueError as exc:
         print(f"ms-backpain-cds: {exc}", file=sys.stderr)
         return 2
+    except CredentialError as exc:
+        print(f"ms-backpain-cds: {exc}", file=sys.stderr)
+        return 1
     print(report.summary())
+    for sample_id, patient_id in report.patient_ids.items():
+        print(f"Open {sample_id} in the CDS Hooks Sandbox (service at {args.service_url}):")
+        print(f"  {sandbox_link(report.fhir_server, patient_id, args.service_url)}")
+        if credentials is not None:
+            print("  (the Sandbox reads the FHIR server from the browser, without this token)")
+        break
     return 0 if report.ok else 1
 
 
