@@ -14,6 +14,7 @@ import orjson
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.fhir_urls import check_base
 from service.trust import TrustedIssuer
 
 ENV_PREFIX = "MSCDS_"
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
     @field_validator("fhir_servers")
     @classmethod
     def _fhir_bases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_absolute_url(url, allow_path=True).rstrip("/") for url in value)
+        return tuple(check_base(_absolute_url(url, allow_path=True)).rstrip("/") for url in value)
 
     @field_validator("cors_origins")
     @classmethod

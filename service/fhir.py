@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import SplitResult, unquote, urlsplit
 
 import httpx
 import msgspec
 import orjson
+
+from service.fhir_urls import same_server, unsafe_reason
 
 _ERROR_SEVERITIES = {"error", "fatal", None}
 
@@ -77,37 +78,12 @@ def next_link(bundle: dict[str, Any]) -> str | None:
     return None
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(parts: SplitResult) -> tuple[str, str | None, int | None] | None:
-    try:
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-    except ValueError:  # a port that is not a number
-        return None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
-        return None
-    return parts.scheme, parts.hostname, port
-
-
-def same_server(url: str, base: str) -> bool:
-    """True when `url` lies under `base` (scheme, host, port and path prefix).
-
-    URLs with credentials or dot segments (`..`, also percent-encoded) never match, because a
-    server would resolve them to a path outside the prefix.
-    """
-    try:
-        u, b = urlsplit(url), urlsplit(base)
-    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL of any server
-        return False
-    origin = _origin(u)
-    if origin is None or origin != _origin(b):
-        return False
-    segments = unquote(u.path).split("/")
-    if "." in segments or ".." in segments or "\\" in u.path:
-        return False
-    prefix = b.path.rstrip("/")
-    return u.path == prefix or u.path.startswith(prefix + "/")
+def _refusal(what: str, url: str) -> str:
+    """Why `url` is not fetched, naming what it is but never the URL (it may hold patient ids)."""
+    reason = unsafe_reason(url)
+    if reason is not None:
+        return f"{what} {reason}"
+    return f"{what} points away from the FHIR server"
 
 
 class FhirClient:
@@ -132,7 +108,7 @@ class FhirClient:
         """Run one template (a read or a search) within the time budget."""
         url = base.rstrip("/") + "/" + query.lstrip("/")
         if not same_server(url, base):  # a context value must not steer the request elsewhere
-            raise FhirError("a prefetch query leaves the FHIR server")
+            raise FhirError(_refusal("a prefetch query", url))
         try:
             async with asyncio.timeout(self.timeout_s):
                 if "?" not in query:
@@ -166,8 +142,8 @@ class FhirClient:
         seen: set[str] = set()
         next_url: str | None = url
         while next_url and next_url not in seen:  # a link back to a seen page ends the walk
-            if not same_server(next_url, base):
-                raise FhirError("a next link points away from the FHIR server")
+            if not same_server(next_url, base):  # checked before the token goes anywhere
+                raise FhirError(_refusal("a next link", next_url))
             if len(seen) >= self.max_pages:
                 raise FhirError(f"more than {self.max_pages} pages of search results")
             seen.add(next_url)
@@ -201,7 +177,7 @@ class FhirClient:
                         raise FhirError("FHIR response larger than the configured limit")
         except httpx.TimeoutException:
             raise FhirError("FHIR server timed out") from None
-        except (UnicodeError, ValueError):  # a header or URL httpx cannot encode
+        except (UnicodeError, ValueError, httpx.InvalidURL):  # a header or URL httpx cannot encode
             raise FhirError("the request to the FHIR server could not be encoded") from None
         except httpx.HTTPError as exc:
             raise FhirError(f"FHIR server unreachable ({type(exc).__name__})") from None

@@ -14,6 +14,8 @@ from typing import Any
 
 from service.discovery import fill_template
 from service.fhir import FhirClient, FhirError, resources_of
+from service.fhir_urls import has_control_character, unsafe_reason
+from service.outcome import HTTPProblem
 from service.protocol import HookRequest
 
 
@@ -54,8 +56,13 @@ async def resolve(
     With `offline=True` (the `evaluate` command) nothing is fetched: absent keys are recorded in
     `missing` and treated as empty. `earlier` holds the answers to queries this hook call has
     already made, by query, and receives the new ones: a call answered a second time
-    (`pipeline.answer`) asks the FHIR server nothing twice.
+    (`pipeline.answer`) asks the FHIR server nothing twice. A `fhirServer` with a control
+    character is a malformed request (400), whether or not anything needs fetching.
     """
+    if request.fhirServer and has_control_character(request.fhirServer):
+        raise HTTPProblem(
+            400, "fhirServer: must not contain control characters (tab, CR, LF, NUL, ...)"
+        )
     prefetch = request.prefetch or {}
     resolved = Resolved()
     todo: list[_Fetch] = []
@@ -112,7 +119,9 @@ def _unfetchable(
     if not request.fhirServer:
         return {job.key: "not in prefetch and no fhirServer to fetch it from" for job in todo}
     if client is None or not client.allowed(request.fhirServer):
-        return {job.key: "not in prefetch and fhirServer is not an allowed server" for job in todo}
+        why = unsafe_reason(request.fhirServer)
+        refused = "fhirServer is not an allowed server" + (f" (it {why})" if why else "")
+        return {job.key: f"not in prefetch and {refused}" for job in todo}
     return {
         job.key: "the prefetch template needs a context value that is missing"
         for job in todo
