@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     cors_allow_private_network: bool = False
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     redis_url: str = ""
+    # Connections to Redis per worker: a call beyond them waits up to redis_pool_timeout_s for
+    # one to come free (then 503) rather than failing at once (docs/security.md, Sizing the
+    # Redis pool).
+    redis_max_connections: int = Field(default=64, ge=1, le=10_000)
+    redis_pool_timeout_s: float = Field(default=2.0, gt=0, le=60)
     trust_sandbox: bool = False
     fhir_timeout_s: float = Field(default=5.0, gt=0, le=120)
     fhir_max_pages: int = Field(default=20, ge=1, le=1000)

@@ -3,6 +3,11 @@
 One process keeps the seen ids in memory; several workers or replicas share them in Redis
 (`MSCDS_REDIS_URL`) with an atomic SET NX and an expiry equal to the token's remaining lifetime,
 so the store never outgrows the tokens that could still be replayed.
+
+Every authenticated call asks Redis once, so a burst of calls asks it at once: the connection
+pool is bounded (`MSCDS_REDIS_MAX_CONNECTIONS`) and a call beyond it waits for a connection to
+come free, for `MSCDS_REDIS_POOL_TIMEOUT_S` at most, instead of failing with a 503 while Redis
+itself is healthy.
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ import time
 from typing import Protocol
 
 MAX_MEMORY_ENTRIES = 200_000
+REDIS_MAX_CONNECTIONS = 64
+REDIS_POOL_TIMEOUT_S = 2.0
+REDIS_SOCKET_TIMEOUT_S = 2.0
 
 
 class ReplayStoreUnavailable(Exception):
@@ -66,10 +74,23 @@ class MemoryReplayCache:
 class RedisReplayCache:
     """Seen ids shared by every worker and replica through Redis."""
 
-    def __init__(self, url: str) -> None:
-        from redis.asyncio import Redis
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = REDIS_MAX_CONNECTIONS,
+        pool_timeout_s: float = REDIS_POOL_TIMEOUT_S,
+    ) -> None:
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        self._redis = Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=max_connections,
+            timeout=pool_timeout_s,  # the wait for a free connection; then ConnectionError
+            socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S,
+        )
+        self._redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
 
     async def first_use(self, issuer: str, jti: str, ttl_s: float) -> bool:
         from redis.exceptions import RedisError
@@ -94,5 +115,15 @@ class RedisReplayCache:
         await self._redis.aclose()
 
 
-def replay_cache(redis_url: str) -> ReplayCache:
-    return RedisReplayCache(redis_url) if redis_url else MemoryReplayCache()
+def replay_cache(
+    redis_url: str,
+    *,
+    max_connections: int = REDIS_MAX_CONNECTIONS,
+    pool_timeout_s: float = REDIS_POOL_TIMEOUT_S,
+) -> ReplayCache:
+    """Redis when a URL is configured (shared by workers), else this process's memory."""
+    if not redis_url:
+        return MemoryReplayCache()
+    return RedisReplayCache(
+        redis_url, max_connections=max_connections, pool_timeout_s=pool_timeout_s
+    )

@@ -122,7 +122,11 @@ def build_verifier(settings: Settings, http: httpx.AsyncClient) -> Verifier | No
     return Verifier(
         trusted_issuers(settings),
         public_base_urls(settings),
-        replay_cache(settings.redis_url),
+        replay_cache(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            pool_timeout_s=settings.redis_pool_timeout_s,
+        ),
         http,
     )
 
