@@ -10,6 +10,7 @@ Every failure is one generic 401 to the caller; the reason goes to the log, the 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ LEEWAY_S = 60  # clock skew tolerated on exp, nbf and iat
 MAX_LIFETIME_S = 3600  # the spec's "no more than an hour"; bounds the replay store too
 MAX_TOKEN_CHARS = 16_384
 MAX_JTI_CHARS = 256
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+# Beyond 2**53 seconds a NumericDate is no instant a float can hold (nor any real date).
+MAX_NUMERIC_DATE = 2**53
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 _REASONS: dict[type[Exception], str] = {
@@ -62,6 +66,15 @@ class Client:
 
 def _short(value: object) -> str:
     return str(value)[:120]
+
+
+def _is_numeric_date(value: object) -> bool:
+    """RFC 7519 §2: a JSON number of seconds. PyJWT would take "1999999999" (a string) or
+    `true` (a bool) for one; Python's JSON reader also yields NaN and Infinity, which JSON has not.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) <= MAX_NUMERIC_DATE
 
 
 class _Issuer:
@@ -129,6 +142,9 @@ class Verifier:
         facts = {"iss": issuer.config.iss, "kid": _short(kid), "alg": alg}
         if alg not in issuer.config.algorithms:
             raise AuthError("algorithm not allowed for this issuer", **facts)
+        for name in NUMERIC_DATE_CLAIMS:
+            if name in unverified and not _is_numeric_date(unverified[name]):
+                raise AuthError(f"{name} is not a NumericDate (a JSON number)", **facts)
         try:
             key = await issuer.keys_for(header.get("jku")).key(kid, alg)
         except KeyUnavailable as exc:
