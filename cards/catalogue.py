@@ -157,8 +157,8 @@ def render() -> str:
         "",
     ]
     lines += _bullets(
-        f"`{r.decision}`: info {snooze.period_words(r.days['info'])}; "
-        f"warning {snooze.period_words(r.days['warning'])}"
+        f"`{r.decision}`: info cards: {snooze.period_words(r.days['info'])}; "
+        f"warning cards: {snooze.period_words(r.days['warning'])}"
         for r in snooze.TABLE.values()
     )
     return "\n".join(lines).rstrip() + "\n"
