@@ -30,11 +30,12 @@ from service.dispatch import HookApp
 from service.feedback_store import FeedbackStore, StoreUnavailable
 from service.fhir import FhirClient
 from service.hooks import parse_body, validate
-from service.logs import configure, log_event, where_it_failed
+from service.logs import configure, log_event, log_refusal, where_it_failed
 from service.openapi import install_openapi
-from service.outcome import HTTPProblem, problem_response
+from service.outcome import HTTPProblem, private_response, problem_response
 from service.prefetch import PrefetchUnavailable
-from service.protocol import FeedbackRequest
+from service.protocol import MAX_FEEDBACK_ITEMS, FeedbackRequest
+from service.rate_limit import TokenBuckets, retry_after
 
 GC_YOUNG_THRESHOLD = 100_000
 
@@ -43,9 +44,25 @@ def _json(body: object, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+def _private_json(body: object) -> Response:
+    """Cards and feedback receipts: about a patient, so never stored by a cache."""
+    return private_response(orjson.dumps(body), 200, "application/json")
+
+
+def feedback_client(request: Request) -> str:
+    """Whom the feedback rate limit counts: the JWT's issuer and subject, else the peer address
+    (with MSCDS_AUTH=off; behind a proxy, that is the proxy)."""
+    client = getattr(request.state, "client", None)
+    if client is not None:
+        return f"jwt {client.iss} {client.sub or ''}"
+    return f"addr {request.client.host if request.client else ''}"
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     check_auth(settings)
+    # Now, not at start-up: the server's own first lines (in each worker) are JSON lines too.
+    configure(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         security.pin_library_loggers()
         security.warn_at_startup(settings)
         mappings.load_terminology()
-        app.state.store = await FeedbackStore.open(settings.async_database_url)
+        app.state.store = await FeedbackStore.open(
+            settings.async_database_url, retention_days=settings.feedback_retention_days
+        )
         timeout = httpx.Timeout(settings.fhir_timeout_s)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
             app.state.verifier = security.build_verifier(settings, http)
@@ -89,11 +108,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await app.state.verifier.close()
                 await app.state.store.close()
 
+    docs = settings.docs_enabled
     app = HookApp(
         title="ms-backpain-cds",
         version="0.1.0",
         summary="CDS Hooks 2.0 service: back pain in multiple sclerosis",
         lifespan=lifespan,
+        # Off in production unless MSCDS_API_DOCS=on: they map the API for anyone, without a token.
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        # Starlette would answer /cds-services/ with a redirect to a URL built from the Host
+        # header; the paths that matter are routed with and without the slash instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.ready = False
@@ -118,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return service
 
     @app.get("/cds-services", dependencies=authenticated)
+    @app.get("/cds-services/", dependencies=authenticated, include_in_schema=False)
     async def discovery() -> Response:
         return _json(discovery_document())
 
@@ -139,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 c.source.topic.code if c.source.topic else c.indicator for c in cards
             ]
             status = 200
-            return _json(response_body(cards))
+            return _private_json(response_body(cards))
         except HTTPProblem as exc:
             status = exc.status
             fields["problem"] = security.without_echoes(exc.diagnostics)
@@ -158,21 +186,42 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log_event("hook", logging.INFO if status < 500 else logging.ERROR, **fields)
 
     app.add_route("/cds-services/{service_id}", call_service, methods=["POST"])
-    # Plain hook calls skip the middleware stack and the router, see service/dispatch.py.
-    app.answer_hooks_with(call_service, max_body_bytes=settings.max_body_bytes)
+    if not settings.demo:  # demo mode checks the Host header of every call, in a layer
+        # Plain hook calls skip the middleware stack and the router, see service/dispatch.py.
+        app.answer_hooks_with(
+            call_service,
+            max_body_bytes=settings.max_body_bytes,
+            body_read_timeout_s=settings.body_read_timeout_s,
+        )
     security.install(app, settings)
+    # A full batch must always fit in a bucket, however low the rate.
+    feedback_limit = (
+        TokenBuckets(settings.feedback_rate, max(settings.feedback_rate, MAX_FEEDBACK_ITEMS))
+        if settings.feedback_rate
+        else None
+    )
 
     @app.post("/cds-services/{service_id}/feedback", dependencies=authenticated)
     async def feedback(service_id: str, request: Request) -> Response:
         service = service_for(service_id)
         body = validate(FeedbackRequest, parse_body(await request.body()))
+        if feedback_limit is not None:
+            wait = feedback_limit.take(feedback_client(request), len(body.feedback))
+            if wait:
+                log_refusal("feedback_throttled", logging.WARNING, "rate limit", service=service.id)
+                raise HTTPProblem(
+                    429,
+                    f"more than {settings.feedback_rate} feedback items a minute from this "
+                    f"client; retry in {retry_after(wait)} s",
+                    {"Retry-After": retry_after(wait)},
+                )
         try:
             stored = await request.app.state.store.add(service.id, body.feedback)
         except StoreUnavailable as exc:
             log_event("feedback_store_failed", logging.ERROR, error=str(exc))
             raise HTTPProblem(503, "feedback store unavailable; retry later") from None
         log_event("feedback", service=service.id, items=len(body.feedback), stored=stored)
-        return _json({"received": len(body.feedback), "stored": stored})
+        return _private_json({"received": len(body.feedback), "stored": stored})
 
     @app.get("/health")
     async def health() -> Response:

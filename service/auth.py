@@ -22,7 +22,7 @@ from fastapi import Request
 from jwt import exceptions as jwt_errors
 
 from service.jwks import KeyUnavailable, RemoteKeys, StaticKeys
-from service.logs import log_event, where_it_failed
+from service.logs import log_event, log_refusal, where_it_failed
 from service.outcome import HTTPProblem
 from service.replay import ReplayCache, ReplayStoreUnavailable
 from service.trust import ASYMMETRIC_ALGORITHMS, TrustedIssuer, read_jwks_file
@@ -62,6 +62,7 @@ class Client:
 
     iss: str
     tenant: str | None
+    sub: str | None = None  # the client's id at its issuer (CDS Hooks: the client_id)
 
 
 def _short(value: object) -> str:
@@ -187,7 +188,12 @@ class Verifier:
             raise AuthError("tenant not allowed for this issuer", **facts)
         if not await self.replay.first_use(issuer.iss, jti, remaining + LEEWAY_S):
             raise AuthError("jti already used (replay)", **facts)
-        return Client(iss=issuer.iss, tenant=tenant if isinstance(tenant, str) else None)
+        sub = claims.get("sub")
+        return Client(
+            iss=issuer.iss,
+            tenant=tenant if isinstance(tenant, str) else None,
+            sub=sub if isinstance(sub, str) else None,
+        )
 
     async def close(self) -> None:
         await self.replay.close()
@@ -214,10 +220,10 @@ async def require_client(request: Request) -> Client | None:
             raise AuthError("no bearer token")
         client = await verifier.verify(token.strip(), path)
     except AuthError as exc:
-        log_event("auth_failed", logging.WARNING, reason=exc.reason, path=path[:200], **exc.fields)
+        log_refusal("auth_failed", logging.WARNING, exc.reason, path=path, **exc.fields)
         raise HTTPProblem(401, "authentication required", CHALLENGE) from None
     except ReplayStoreUnavailable as exc:
-        log_event("auth_unavailable", logging.ERROR, reason=str(exc), path=path[:200])
+        log_refusal("auth_unavailable", logging.ERROR, str(exc), path=path)
         raise HTTPProblem(503, "authentication temporarily unavailable; retry later") from None
     except Exception as exc:  # a bug or a library surprise: fail closed, log no message
         at = where_it_failed(exc.__traceback__)[-3:]

@@ -11,10 +11,11 @@ from typing import Any
 
 import orjson
 
-from service.config import ConfigError, load_settings
+from service.config import ConfigError, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition
 
 HOOKS = ("patient-view", "order-select", "order-sign")
+KEEP_ALIVE_S = 5  # an idle connection between requests (uvicorn's default, stated)
 LOAD_TOKEN_ENV = "MSCDS_LOAD_TOKEN"
 
 
@@ -82,6 +83,7 @@ def _main(argv: list[str] | None) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from service.app import create_app
+    from service.logs import configure
 
     overrides: dict[str, Any] = {
         k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None
@@ -89,17 +91,27 @@ def _serve(args: argparse.Namespace) -> int:
     if args.demo:
         overrides["demo"] = True
     settings = load_settings(**overrides)  # fail here, once, on a bad configuration
+    check_auth(settings)  # and on one that cannot be served safely (demo mode beside production)
+    # The server's own lines (here: the supervisor's) as JSON lines, like the service's.
+    configure(settings.log_level)
     if settings.demo:
         _print_demo_banner(settings.host, settings.port)
+    from service import shutdown
+    from service.slow_clients import HTTP_PROTOCOL
+
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
-        "log_config": None,
+        "log_config": None,  # service.logs.configure has routed uvicorn's loggers
         "access_log": False,
         "server_header": False,
         "loop": event_loop(args.workers),
+        # Slow clients: headers within MSCDS_HEADER_READ_TIMEOUT_S (this protocol), the body
+        # within MSCDS_BODY_READ_TIMEOUT_S (the app), idle keep-alive connections closed after
+        # KEEP_ALIVE_S. See service/slow_clients.py.
+        "http": HTTP_PROTOCOL,
+        "timeout_keep_alive": KEEP_ALIVE_S,
     }
-    from service import shutdown
 
     if args.workers > 1:
         # Worker processes build their own app from the environment: pass the overrides there.

@@ -55,6 +55,22 @@ class Settings(BaseSettings):
     # balancer stops sending new calls first; in-flight calls then finish.
     shutdown_delay_s: float = Field(default=2.0, ge=0, le=60)
     demo: bool = False
+    # /docs, /redoc and /openapi.json: unset means on in demo mode and with MSCDS_AUTH=off only.
+    api_docs: bool | None = None
+    # Feedback items a client may send per minute (0: no limit), and how long rows are kept
+    # (0: for ever).
+    feedback_rate: int = Field(default=120, ge=0)
+    feedback_retention_days: int = Field(default=365, ge=0, le=36_500)
+    # A caller that has not sent its headers, or its whole body, within these is cut off.
+    header_read_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    body_read_timeout_s: float = Field(default=10.0, gt=0, le=600)
+
+    @property
+    def docs_enabled(self) -> bool:
+        """Whether to serve the API documentation (see `api_docs`)."""
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.demo or self.auth == "off"
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -139,7 +155,10 @@ def check_auth(settings: Settings) -> None:
 
     Demo mode supplies its own base URLs and trusts the Sandbox (service.security).
     """
-    if settings.auth != "jwt" or settings.demo:
+    if settings.demo:
+        check_demo(settings)
+        return
+    if settings.auth != "jwt":
         return
     if not settings.public_base_url:
         raise ConfigError(
@@ -154,6 +173,22 @@ def check_auth(settings: Settings) -> None:
     issuers = [i.iss for i in settings.trusted_issuers]
     if len(set(issuers)) != len(issuers):
         raise ConfigError(f"{ENV_PREFIX}TRUSTED_ISSUERS lists the same iss twice")
+
+
+def check_demo(settings: Settings) -> None:
+    """Refuse demo mode beside production trust: demo mode trusts the Sandbox key, which anyone
+    can sign with, so a real issuer or FHIR server next to it would be open to everyone."""
+    configured = [
+        f"{ENV_PREFIX}{name.upper()}"
+        for name in ("trusted_issuers", "fhir_servers")
+        if getattr(settings, name)
+    ]
+    if configured:
+        raise ConfigError(
+            f"demo mode refuses to start with {' and '.join(configured)} set: it trusts the "
+            "public CDS Hooks Sandbox key, so anyone could call with them. Unset "
+            f"{' and '.join(configured)} for the demo, or run without --demo"
+        )
 
 
 def _absolute_url(url: str, *, allow_path: bool) -> str:

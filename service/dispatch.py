@@ -12,9 +12,12 @@ took 0.157 ms of CPU per call over HTTP, a bare ASGI function doing the same 0.0
   delivers exactly that many bytes, so there is nothing to count);
 - no ASGI `root_path` (a mounted app routes as usual).
 
-Errors are contained as `service.security.ContainErrors` contains them. Every other request,
-including a hook call that fails one of the tests above, goes through the whole stack, where the
-same handler is registered as a route, so both ways give the same answer.
+Errors are contained as `service.security.ContainErrors` contains them; the body read has the
+deadline `service.slow_clients.BodyReadDeadline` gives other requests; the answers carry their
+own `nosniff` and `no-store` headers (`service.outcome.private_response`), as no header layer
+runs here. Every other request, including a hook call that fails one of the tests above, goes
+through the whole stack, where the same handler is registered as a route, so both ways give the
+same answer. (Demo mode, which checks the Host header in a layer, sends every call that way.)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from service.outcome import HTTPProblem, problem_response
 from service.security import answer_unexpected
+from service.slow_clients import deadline_receive
 
 PREFIX = "/cds-services/"
 
@@ -68,10 +72,14 @@ class HookApp(FastAPI):
 
     _hook_endpoint: Endpoint | None = None
     _hook_max_body_bytes = 0
+    _hook_body_read_timeout_s = 0.0
 
-    def answer_hooks_with(self, endpoint: Endpoint, max_body_bytes: int) -> None:
+    def answer_hooks_with(
+        self, endpoint: Endpoint, max_body_bytes: int, body_read_timeout_s: float
+    ) -> None:
         self._hook_endpoint = endpoint
         self._hook_max_body_bytes = max_body_bytes
+        self._hook_body_read_timeout_s = body_read_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self._hook_endpoint
@@ -87,6 +95,7 @@ class HookApp(FastAPI):
     ) -> None:
         scope["app"] = self  # as Starlette sets it: handlers reach app.state through it
         scope["path_params"] = {"service_id": service_id}
+        receive = deadline_receive(receive, self._hook_body_read_timeout_s)
         try:
             try:
                 response = await endpoint(Request(scope, receive, send))

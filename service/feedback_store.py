@@ -4,12 +4,16 @@ Clients may send the same feedback more than once (retries, several hook instanc
 is keyed by a hash of its content: a repeat is stored once. A batch is written in one transaction,
 so a bad batch stores nothing. SQLite runs in WAL mode with `synchronous=FULL`: once the service
 has answered 200, the rows survive a crash of the process or the machine.
+
+With a retention period, rows received longer ago are deleted when the store opens and then with
+a write at most once an hour (an indexed range delete), so no job outside the service is needed.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +22,13 @@ from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    delete,
     event,
     select,
     text,
@@ -50,6 +56,10 @@ feedback_table = Table(
     Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+# Created on its own (checkfirst), so that tables made before it existed get it too.
+received_at_index = Index("ix_feedback_received_at", feedback_table.c.received_at)
+
+PURGE_EVERY = timedelta(hours=1)
 
 
 def dedupe_key(service_id: str, item: FeedbackItem) -> str:
@@ -65,28 +75,67 @@ class StoreUnavailable(Exception):
     """The database could not be reached or refused the write; the client may retry."""
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class FeedbackStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        retention_days: int = 0,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self.engine = engine
         self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        self.retention = timedelta(days=retention_days) if retention_days else None
+        self._clock = clock
+        self._purged_at: datetime | None = None
 
     @classmethod
-    async def open(cls, url: str) -> FeedbackStore:
-        """Connect, and create the table if it is missing."""
+    async def open(
+        cls, url: str, *, retention_days: int = 0, clock: Callable[[], datetime] = _utc_now
+    ) -> FeedbackStore:
+        """Connect, create the table if it is missing, and delete rows past the retention period
+        (`retention_days`; 0 keeps them for ever)."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, pool_pre_ping=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_durability)
-        store = cls(engine)
+        store = cls(engine, retention_days=retention_days, clock=clock)
         async with engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
+            await conn.run_sync(lambda sync: received_at_index.create(sync, checkfirst=True))
+        if store.retention is not None:
+            await store.purge()
         return store
+
+    async def purge(self) -> int:
+        """Delete the rows received before the retention period; returns how many."""
+        if self.retention is None:
+            return 0
+        now = self._clock()
+        cutoff = now - self.retention
+        try:
+            async with self.engine.begin() as conn:
+                result = await conn.execute(
+                    delete(feedback_table).where(feedback_table.c.received_at < cutoff)
+                )
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
+        self._purged_at = now
+        return result.rowcount or 0
 
     async def add(self, service_id: str, items: list[FeedbackItem]) -> int:
         """Store a batch in one transaction; returns how many items were new."""
-        now = datetime.now(UTC)
+        now = self._clock()
+        if self.retention is not None and (
+            self._purged_at is None or now - self._purged_at >= PURGE_EVERY
+        ):
+            await self.purge()
         rows = [
             {
                 "dedupe_key": dedupe_key(service_id, item),

@@ -6,10 +6,12 @@ exception message, because those are where tokens and patient data hide.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -43,12 +45,21 @@ def _json_line(created: float, level: str, event: str, fields: object) -> str:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return _json_line(
-            record.created,
-            record.levelname.lower(),
-            record.getMessage(),
-            getattr(record, "fields", None),
-        )
+        fields = getattr(record, "fields", None)
+        if fields is None and record.name != LOGGER_NAME:
+            return _json_line(
+                record.created, record.levelname.lower(), "server", _server_fields(record)
+            )
+        return _json_line(record.created, record.levelname.lower(), record.getMessage(), fields)
+
+
+def _server_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """Another library's record (the server's): its text, cut short, and the exception's type
+    only (never its message or traceback)."""
+    fields: dict[str, Any] = {"logger": record.name, "message": record.getMessage()[:300]}
+    if record.exc_info and record.exc_info[0] is not None:
+        fields["error"] = record.exc_info[0].__name__
+    return fields
 
 
 class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
@@ -76,12 +87,31 @@ class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
             pass
 
 
+# The server's loggers ("uvicorn.error", "uvicorn.access" propagate to "uvicorn").
+SERVER_LOGGER = "uvicorn"
+
+
 def configure(level: str = "INFO") -> None:
-    """Send our logger's records to stderr as JSON lines (idempotent)."""
-    logger.setLevel(level)
-    logger.propagate = False
-    if not any(getattr(h, "_mscds", False) for h in logger.handlers):
-        logger.addHandler(JsonLines())
+    """Send our logger's and the server's records to stderr as JSON lines (idempotent).
+
+    The server's lines are rate-limited like refusals (`LineBudget`): a client can make uvicorn
+    log "Invalid HTTP request received." with every malformed request it sends. Each call starts
+    the budgets afresh (an app starting, in tests one per app).
+    """
+    refusals.clear()
+    for name in (LOGGER_NAME, SERVER_LOGGER):
+        target = logging.getLogger(name)
+        target.setLevel(level)
+        target.propagate = False
+        if not any(getattr(h, "_mscds", False) for h in target.handlers):
+            handler = JsonLines()
+            if name == SERVER_LOGGER:
+                handler.addFilter(_within_budget)
+            target.addHandler(handler)
+
+
+def _within_budget(record: logging.LogRecord) -> bool:
+    return refusals.allow(("server", str(record.msg)[:100]))
 
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -108,3 +138,98 @@ def where_it_failed(tb: TracebackType | None) -> list[str]:
     return [
         f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_tb(tb)
     ]
+
+
+# --- lines a caller can cause -------------------------------------------------------------------
+
+CALLER_VALUE_CHARS = 64  # the longest endpoint path is 48 characters
+LINES_PER_SECOND = 10  # per kind of line (event and reason)
+MAX_KINDS = 256
+
+
+class LineBudget:
+    """At most `per_second` lines of each kind per second; the others are counted, and the count
+    goes out as one `log_suppressed` line when that second is over.
+
+    Without it, anyone who can reach the port could fill the log (and the disk) with refusals.
+    The count is written by a timer when an event loop runs, else with the next line of its
+    kind, or by `flush()`.
+    """
+
+    def __init__(
+        self, per_second: int = LINES_PER_SECOND, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_second = per_second
+        self._clock = clock
+        self._kinds: dict[tuple[str, ...], list[float]] = {}  # [second began, written, held]
+
+    def allow(self, kind: tuple[str, ...]) -> bool:
+        """Whether a line of this kind may be written now."""
+        now = self._clock()
+        state = self._kinds.get(kind)
+        if state is None or now - state[0] >= 1.0:
+            if state is not None:
+                self._report(kind, state)
+            elif len(self._kinds) >= MAX_KINDS:
+                self.flush(now + 1.0)  # report and forget every kind
+            self._kinds[kind] = [now, 1, 0]
+            return True
+        if state[1] < self.per_second:
+            state[1] += 1
+            return True
+        state[2] += 1
+        if state[2] == 1:
+            self._flush_later(1.0 - (now - state[0]))
+        return False
+
+    def clear(self) -> None:
+        """Forget every kind, reporting nothing."""
+        self._kinds.clear()
+
+    def flush(self, now: float | None = None) -> None:
+        """Report the held-back lines of every kind whose second is over, and forget it."""
+        now = self._clock() if now is None else now
+        for kind, state in list(self._kinds.items()):
+            if now - state[0] >= 1.0:
+                del self._kinds[kind]
+                self._report(kind, state)
+
+    def _report(self, kind: tuple[str, ...], state: list[float]) -> None:
+        if state[2]:
+            log_event(
+                "log_suppressed",
+                logging.WARNING,
+                of=kind[0],
+                kind=list(kind[1:]),
+                suppressed=int(state[2]),
+            )
+
+    def _flush_later(self, delay: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(max(delay, 0.0) + 0.01, self.flush)
+
+
+refusals = LineBudget()
+
+
+def caller_value(value: object) -> object:
+    """A value the caller chose, cut to CALLER_VALUE_CHARS (numbers and None as they are)."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = str(value)
+    return text if len(text) <= CALLER_VALUE_CHARS else text[:CALLER_VALUE_CHARS] + "…"
+
+
+def log_refusal(event: str, level: int, reason: str, **caller_values: Any) -> None:
+    """Log a refused request: `reason` is ours, every other value is cut (`caller_value`), and
+    each event and reason gets at most `LineBudget.per_second` lines a second."""
+    if logger.isEnabledFor(level) and refusals.allow((event, reason)):
+        log_event(
+            event,
+            level,
+            reason=reason,
+            **{name: caller_value(value) for name, value in caller_values.items()},
+        )

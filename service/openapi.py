@@ -96,12 +96,21 @@ FEEDBACK_RESPONSE: dict[str, Any] = {
     },
 }
 
+RETRY_AFTER: dict[str, Any] = {
+    "description": "Seconds to wait before sending this batch again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
 _ERRORS = {
     400: "The body is not JSON, not an object, or not a valid request (named in diagnostics).",
     401: "No valid JWT (MSCDS_AUTH=jwt).",
     404: "No CDS service with this id.",
+    408: "The request body was not complete within MSCDS_BODY_READ_TIMEOUT_S; the connection "
+    "is closed.",
     412: "Required prefetch data could be had neither from prefetch nor from fhirServer.",
     413: "The request body is larger than MSCDS_MAX_BODY_BYTES.",
+    429: "This client sent more than MSCDS_FEEDBACK_RATE feedback items in the last minute; "
+    "Retry-After says when to retry.",
     500: "An unexpected error while evaluating the hook.",
     503: "The feedback store or token verification is temporarily unavailable; retry later.",
 }
@@ -233,7 +242,7 @@ def _hook_operation(service: ServiceDefinition) -> dict[str, Any]:
         "requestBody": {"required": True, **_body(_request_name(service))},
         "responses": {
             "200": {"description": "The cards for this call.", **_body("CdsHooksResponse")},
-            **{str(status): _error(status) for status in (400, 404, 412, 413, 500)},
+            **{str(status): _error(status) for status in (400, 404, 408, 412, 413, 500)},
         },
     }
 
@@ -242,13 +251,14 @@ def _feedback_operation(service: ServiceDefinition) -> dict[str, Any]:
     return {
         "summary": f"Feedback on {service.id} cards",
         "description": "Stored durably and idempotently: one row per distinct item, however "
-        "often it is sent. A batch is stored whole or not at all.",
+        "often it is sent. A batch (at most 50 items) is stored whole or not at all.",
         "operationId": f"feedback_{service.id.replace('-', '_')}",
         "tags": ["CDS services"],
         "requestBody": {"required": True, **_body("FeedbackRequest")},
         "responses": {
             "200": {"description": "Received and stored.", **_body("FeedbackResponse")},
-            **{str(status): _error(status) for status in (400, 404, 413, 503)},
+            **{str(status): _error(status) for status in (400, 404, 408, 413, 503)},
+            "429": {**_error(429), "headers": {"Retry-After": RETRY_AFTER}},
         },
     }
 

@@ -14,6 +14,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 _MAX_ID = 256
+# Feedback bounds: a batch of at most this many items, each of bounded size (a comment of at
+# most a paragraph), so that one request stores kilobytes, not megabytes.
+MAX_FEEDBACK_ITEMS = 50
+MAX_COMMENT_CHARS = 1000
+MAX_ACCEPTED_SUGGESTIONS = 20
 
 
 class _Lenient(BaseModel):
@@ -92,7 +97,7 @@ class FeedbackCoding(_Tolerant):
 
 class OverrideReasonFeedback(_Tolerant):
     reason: FeedbackCoding | None = None
-    userComment: str | None = Field(default=None, max_length=4000)
+    userComment: str | None = Field(default=None, max_length=MAX_COMMENT_CHARS)
 
     @model_validator(mode="after")
     def _something(self) -> OverrideReasonFeedback:
@@ -108,7 +113,9 @@ class AcceptedSuggestion(_Tolerant):
 class FeedbackItem(_Tolerant):
     card: str = Field(min_length=1, max_length=_MAX_ID)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=100)
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(
+        default=None, max_length=MAX_ACCEPTED_SUGGESTIONS
+    )
     overrideReason: OverrideReasonFeedback | None = None
     outcomeTimestamp: datetime
 
@@ -129,7 +136,7 @@ class FeedbackItem(_Tolerant):
 
 
 class FeedbackRequest(_Tolerant):
-    feedback: list[FeedbackItem] = Field(min_length=1, max_length=500)
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=MAX_FEEDBACK_ITEMS)
 
 
 def describe_errors(exc: ValidationError, prefix: str = "") -> str:

@@ -19,8 +19,9 @@ from service.auth import Verifier
 from service.config import Settings
 from service.fhir import same_server
 from service.logs import log_event, where_it_failed
-from service.outcome import HTTPProblem, problem_response
+from service.outcome import NOSNIFF, HTTPProblem, problem_response
 from service.replay import replay_cache
+from service.slow_clients import BodyReadDeadline
 from service.trust import TrustedIssuer, sandbox_issuer
 
 SANDBOX_ORIGIN = "https://sandbox.cds-hooks.org"
@@ -144,9 +145,12 @@ def without_echoes(text: str) -> str:
 
 
 def install(app: Any, settings: Settings) -> None:
-    """Body limit inside CORS (a 413 still reaches the browser); errors contained inside both."""
+    """Body limit and deadline inside CORS (a 413 or 408 still reaches the browser); errors
+    contained inside all; in demo mode the Host check outside CORS (a rebound preflight fails
+    too); `nosniff` outermost, on every answer."""
     app.add_middleware(ContainErrors)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyReadDeadline, seconds=settings.body_read_timeout_s)
     origins, pattern = cors_origins(settings)
     if origins or pattern:
         app.add_middleware(
@@ -160,6 +164,71 @@ def install(app: Any, settings: Settings) -> None:
             allow_private_network=settings.cors_allow_private_network or settings.demo,
             max_age=600,
         )
+    if settings.demo:
+        app.add_middleware(LocalHostOnly)
+    app.add_middleware(NoSniff)
+
+
+class NoSniff:
+    """`X-Content-Type-Options: nosniff` on every answer that does not carry it already
+    (`service.outcome.private_response` sets it, also on the hook fast path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if all(name.lower() != NOSNIFF[0] for name, _ in headers):
+                    headers.append(NOSNIFF)
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
+
+
+LOCAL_HOSTS = frozenset({b"localhost", b"127.0.0.1", b"[::1]"})
+
+
+def local_host(host: bytes | None) -> bool:
+    """Whether a Host header names this machine by a loopback name (any port)."""
+    if not host:
+        return False
+    name = host.lower()
+    if name.startswith(b"["):  # [v6]:port
+        name = name.split(b"]", 1)[0] + b"]"
+    else:
+        name = name.rsplit(b":", 1)[0] if name.count(b":") == 1 else name
+    return name in LOCAL_HOSTS
+
+
+class LocalHostOnly:
+    """Demo mode: answer only requests addressed to localhost, 127.0.0.1 or [::1].
+
+    A web page can make a browser's name for its own site resolve to 127.0.0.1 (DNS rebinding)
+    and then call the demo service as "its own" origin; such calls carry the page's host name,
+    so they get 421 here. The Sandbox calls `http://localhost:<port>`, which passes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = next((v for n, v in scope["headers"] if n == b"host"), None)
+            if not local_host(host):
+                text = (
+                    "demo mode answers only requests addressed to localhost, 127.0.0.1 or "
+                    "[::1] (the Host header); call it as http://localhost:<port>"
+                )
+                await problem_response(421, text)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(HTTPProblem):

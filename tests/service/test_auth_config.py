@@ -192,18 +192,20 @@ def test_demo_mode_opens_exactly_the_development_paths(tmp_path: Path) -> None:
     assert not allowed("https://launch.smarthealthit.org/v/r4/fhir")
 
 
-def test_demo_mode_keeps_a_configured_base_url_and_issuers(tmp_path: Path) -> None:
+def test_demo_mode_keeps_a_configured_base_url_and_refuses_issuers(tmp_path: Path) -> None:
     settings = Settings(
-        data_dir=tmp_path,
-        demo=True,
-        port=8000,
-        public_base_url="https://cds.example.org",
-        trusted_issuers=[GOOD_ISSUER],
-        fhir_servers=["https://ehr.example.org/fhir"],
+        data_dir=tmp_path, demo=True, port=8000, public_base_url="https://cds.example.org"
     )
     assert security.public_base_urls(settings)[0] == "https://cds.example.org"
-    assert [i.iss for i in security.trusted_issuers(settings)] == [
-        ISS,
-        "https://sandbox.cds-hooks.org",
-    ]
-    assert security.fhir_servers(settings)[0] == "https://ehr.example.org/fhir"
+    create_app(settings)
+    # Beside the public Sandbox key, real issuers and FHIR servers would be open to anyone
+    # (tests/service/test_demo_refusal.py).
+    with pytest.raises(ConfigError, match="MSCDS_TRUSTED_ISSUERS and MSCDS_FHIR_SERVERS"):
+        create_app(
+            Settings(
+                data_dir=tmp_path,
+                demo=True,
+                trusted_issuers=[GOOD_ISSUER],
+                fhir_servers=["https://ehr.example.org/fhir"],
+            )
+        )

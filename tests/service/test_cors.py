@@ -42,7 +42,9 @@ def make_client(tmp_path: Path, **overrides: object) -> TestClient:
         "cors_origins": (EHR,),
     }
     values.update(overrides)
-    return TestClient(create_app(Settings(**values)))
+    # Demo mode answers only calls addressed to localhost (tests/service/test_http_hardening.py)
+    base_url = "http://localhost:8000" if values.get("demo") else "http://testserver"
+    return TestClient(create_app(Settings(**values)), base_url=base_url)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from service.samples import list_samples
 def test_demo_mode_serves_samples_without_a_token_and_keeps_hooks_protected(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path, demo=True, port=8000)  # auth stays jwt
     first = list_samples()[0]
-    with TestClient(create_app(settings)) as client:
+    # Demo mode answers only calls addressed to localhost (tests/service/test_http_hardening.py)
+    with TestClient(create_app(settings), base_url="http://localhost:8000") as client:
         metadata = client.get("/fhir/metadata")
         assert metadata.status_code == 200
         assert metadata.json()["resourceType"] == "CapabilityStatement"
