@@ -22,13 +22,14 @@ from starlette.responses import Response
 
 import mappings
 from cards.model import response_body
-from service import pipeline, security
+from service import admin, metrics, pipeline, security
 from service.auth import require_client
 from service.config import Settings, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition, discovery_document
 from service.dispatch import HookApp
 from service.feedback_store import FeedbackStore, StoreUnavailable
 from service.fhir import FhirClient
+from service.governance import Governance
 from service.hooks import parse_body, validate
 from service.logs import configure, log_event, log_refusal, where_it_failed
 from service.openapi import install_openapi
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = await FeedbackStore.open(
             settings.async_database_url, retention_days=settings.feedback_retention_days
         )
+        # Issuance ledger and snoozes (docs/governance.md), in the feedback store's database.
+        app.state.governance = await Governance.open(settings, app.state.store, app.state.metrics)
         timeout = httpx.Timeout(settings.fhir_timeout_s)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as http:
             app.state.verifier = security.build_verifier(settings, http)
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.ready = False
                 if app.state.verifier is not None:
                     await app.state.verifier.close()
+                await app.state.governance.close()
                 await app.state.store.close()
 
     docs = settings.docs_enabled
@@ -124,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.ready = False
+    metrics.install(app, settings)  # app.state.metrics, and /metrics when on
+    admin.install(app, settings)  # /admin/report when MSCDS_ADMIN_TOKEN is set
     authenticated = [Depends(require_client)]
 
     @app.exception_handler(HTTPProblem)
@@ -163,6 +169,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service = service_for(service_id)
             body = await request.body()
             cards = await pipeline.answer(service, body, request.app.state.fhir, log=fields)
+            # snoozed cards out; every card to the issuance ledger and the metrics
+            cards = request.app.state.governance.screen(service.id, cards, log=fields)
             fields["cards"] = [
                 c.source.topic.code if c.source.topic else c.indicator for c in cards
             ]
@@ -175,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except PrefetchUnavailable as exc:
             status = 412
             fields["problem"] = security.without_echoes(str(exc))
+            request.app.state.metrics.prefetch_unavailable(exc.reasons)
             return problem_response(412, str(exc))
         except Exception as exc:
             fields["error"] = type(exc).__name__
@@ -183,6 +192,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             fields["status"] = status
             fields["ms"] = round((perf_counter() - started) * 1000, 2)
+            request.app.state.metrics.hook_call(
+                service_id, status, perf_counter() - started, fields
+            )
             log_event("hook", logging.INFO if status < 500 else logging.ERROR, **fields)
 
     app.add_route("/cds-services/{service_id}", call_service, methods=["POST"])
@@ -220,6 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except StoreUnavailable as exc:
             log_event("feedback_store_failed", logging.ERROR, error=str(exc))
             raise HTTPProblem(503, "feedback store unavailable; retry later") from None
+        request.app.state.governance.feedback(body.feedback)  # its snoozes start now
         log_event("feedback", service=service.id, items=len(body.feedback), stored=stored)
         return _private_json({"received": len(body.feedback), "stored": stored})
 

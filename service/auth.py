@@ -23,6 +23,7 @@ from jwt import exceptions as jwt_errors
 
 from service.jwks import KeyUnavailable, RemoteKeys, StaticKeys
 from service.logs import log_event, log_refusal, where_it_failed
+from service.metrics import jwt_failed
 from service.outcome import HTTPProblem
 from service.replay import ReplayCache, ReplayStoreUnavailable
 from service.trust import ASYMMETRIC_ALGORITHMS, TrustedIssuer, read_jwks_file
@@ -221,6 +222,7 @@ async def require_client(request: Request) -> Client | None:
         client = await verifier.verify(token.strip(), path)
     except AuthError as exc:
         log_refusal("auth_failed", logging.WARNING, exc.reason, path=path, **exc.fields)
+        jwt_failed(request, exc.reason)
         raise HTTPProblem(401, "authentication required", CHALLENGE) from None
     except ReplayStoreUnavailable as exc:
         log_refusal("auth_unavailable", logging.ERROR, str(exc), path=path)

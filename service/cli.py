@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,13 @@ def _main(argv: list[str] | None) -> int:
 
     commands.add_parser("samples", help="list the sample patients and sample orders")
 
+    report = commands.add_parser(
+        "report", help="governance report per card kind: shown, accepted, overridden, snoozed"
+    )
+    report.add_argument("--since", type=_day, help="count from this UTC day on (YYYY-MM-DD)")
+    report.add_argument("--html", type=Path, help="also write the page with its plots to FILE")
+    report.add_argument("--csv", type=Path, help="also write the numbers to FILE")
+
     load = commands.add_parser("load-samples", help="load the sample patients into a FHIR server")
     _add_load_arguments(load)
 
@@ -75,6 +83,8 @@ def _main(argv: list[str] | None) -> int:
             return _list_samples()
         if args.command == "load-samples":
             return _load_samples(args)
+        if args.command == "report":
+            return _report(args)
         return _evaluate(args)
     except ConfigError as exc:
         print(f"ms-backpain-cds: {exc}", file=sys.stderr)
@@ -163,6 +173,28 @@ def _print_demo_banner(host: str, port: int) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from service import report
+
+    settings = load_settings()
+    try:
+        text = asyncio.run(
+            report.run(settings.async_database_url, since=args.since, html=args.html, csv=args.csv)
+        )
+    except OSError as exc:
+        print(f"ms-backpain-cds: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    sys.stdout.write(text)
+    return 0
 
 
 def _list_samples() -> int:

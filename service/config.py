@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import orjson
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.fhir_urls import check_base
@@ -71,6 +71,31 @@ class Settings(BaseSettings):
         if self.api_docs is not None:
             return self.api_docs
         return self.demo or self.auth == "off"
+
+    # Governance (docs/governance.md). /metrics: unset means on in demo mode and with
+    # MSCDS_AUTH=off only; a token, when set, is asked of the scraper. /admin/report is off
+    # unless it has a token. Issuance rows are kept this long (0: for ever). Snoozes are read
+    # from the database this often (what other replicas received).
+    metrics: bool | None = None
+    metrics_token: SecretStr | None = None
+    admin_token: SecretStr | None = None
+    ledger_retention_days: int = Field(default=365, ge=0, le=36_500)
+    suppression: bool = True
+    suppression_refresh_s: float = Field(default=1.0, gt=0, le=60)
+
+    @property
+    def metrics_enabled(self) -> bool:
+        """Whether to serve /metrics (see `metrics`)."""
+        if self.metrics is not None:
+            return self.metrics
+        return self.demo or self.auth == "off"
+
+    @field_validator("metrics_token", "admin_token")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,0 +1,187 @@
+"""Suppression: a card a clinician has decided on is not shown again while its snooze runs.
+
+The decision "hide this card now?" is a dictionary lookup: hook calls must not wait for the
+database. `SuppressionView` keeps, per card uuid with feedback, the time until which a card of
+each hideable indicator stays hidden (`cards.snooze`: the period depends on the decision and the
+indicator; critical cards are never hidden; a new uuid, from new evidence, is never in the view).
+
+The feedback table is the truth, shared by every replica: the view is a mirror of its rows that
+can still hide a card, read whole at start-up and every `REBUILD_S`, and in between refreshed
+every second (by the governance loop) with the rows received since the last reading, minus an
+`OVERLAP_S` margin for transactions that commit late and clocks a little apart. Feedback this
+replica receives is applied at once (`remember`). The view is bounded (`max_entries`, counted in
+`overflow`): past it a snooze is not applied, which shows a card rather than hides one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cards import snooze
+from cards.model import Card
+from service.feedback_store import feedback_table
+from service.protocol import FeedbackItem
+
+DAY_S = 86_400.0
+REBUILD_S = 600.0
+OVERLAP_S = 60.0
+MAX_ENTRIES = 500_000
+_NEVER = (-math.inf, -math.inf)
+_COLUMNS = (
+    feedback_table.c.card_uuid,
+    feedback_table.c.outcome,
+    feedback_table.c.override_reason,
+    feedback_table.c.outcome_timestamp,
+    feedback_table.c.received_at,
+)
+
+
+def _epoch(value: datetime) -> float:
+    # SQLite gives back naive datetimes: they were written in UTC.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def hidden_until(decision: str, decided_at: float) -> tuple[float, float]:
+    """(info, warning): until when a card of each indicator stays hidden after this decision."""
+    return (
+        decided_at + snooze.hide_days(decision, "info") * DAY_S,
+        decided_at + snooze.hide_days(decision, "warning") * DAY_S,
+    )
+
+
+def decision_of_row(outcome: str, override_reason: Any) -> str:
+    """The snooze table row of a stored feedback row (`override_reason` is its stored JSON)."""
+    reason = override_reason.get("reason") if isinstance(override_reason, dict) else None
+    if not isinstance(reason, dict):
+        reason = {}
+    return snooze.decision_of(outcome, reason.get("system"), reason.get("code"))
+
+
+def _horizon_days() -> float | None:
+    """How far back a row other than an acceptance can still hide a card: the longest finite
+    period of the table; None when some override reason hides while the evidence stands."""
+    days = [d for row in snooze.TABLE.values() for d in row.days.values()]
+    endless = [
+        decision
+        for decision, row in snooze.TABLE.items()
+        if snooze.UNTIL_EVIDENCE_CHANGES in row.days.values()
+    ]
+    if set(endless) - {snooze.ACCEPTED}:
+        return None
+    return max((d for d in days if d != snooze.UNTIL_EVIDENCE_CHANGES), default=0.0)
+
+
+class SuppressionView:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.max_entries = max_entries
+        self.overflow = 0
+        self._until: dict[str, tuple[float, float]] = {}
+        self._since: float | None = None  # rows received from then on are read next
+        self._rebuilt_at = -math.inf
+
+    def __len__(self) -> int:
+        return len(self._until)
+
+    # --- the hook call's question --------------------------------------------------------------
+
+    def hidden(self, card_uuid: str | None, indicator: str, now: float) -> bool:
+        """Whether the card with this uuid and indicator is snoozed at `now`."""
+        until = self._until.get(card_uuid or "", _NEVER)
+        if indicator == "info":
+            return now < until[0]
+        if indicator == "warning":
+            return now < until[1]
+        return False  # critical: never
+
+    def split(self, cards: Sequence[Card], now: float) -> tuple[list[Card], list[Card]]:
+        """(shown, suppressed), each in the order given."""
+        if not self._until:
+            return list(cards), []
+        shown: list[Card] = []
+        suppressed: list[Card] = []
+        for card in cards:
+            (suppressed if self.hidden(card.uuid, card.indicator, now) else shown).append(card)
+        return shown, suppressed
+
+    # --- keeping the mirror ----------------------------------------------------------------------
+
+    def apply(self, card_uuid: str, decision: str, decided_at: float, now: float) -> None:
+        """Hide `card_uuid` as `decision` at `decided_at` says (the later end wins); a snooze
+        already over at `now` is not kept."""
+        info, warning = hidden_until(decision, decided_at)
+        if info <= now and warning <= now:
+            return
+        old = self._until.get(card_uuid)
+        if old is None:
+            if len(self._until) >= self.max_entries:
+                self.overflow += 1
+                return
+            self._until[card_uuid] = (info, warning)
+        elif info > old[0] or warning > old[1]:
+            self._until[card_uuid] = (max(info, old[0]), max(warning, old[1]))
+
+    def remember(self, items: Iterable[FeedbackItem], received_at: datetime) -> None:
+        """Apply feedback this replica has just stored, without waiting for the next refresh."""
+        received = _epoch(received_at)
+        now = self.clock()
+        for item in items:
+            reason = item.overrideReason.reason if item.overrideReason else None
+            decision = snooze.decision_of(
+                item.outcome, reason.system if reason else None, reason.code if reason else None
+            )
+            self.apply(item.card, decision, min(_epoch(item.outcomeTimestamp), received), now)
+
+    def _apply_rows(self, rows: Iterable[Any], now: float) -> None:
+        for card_uuid, outcome, override_reason, outcome_timestamp, received_at in rows:
+            # A snooze runs from the decision, never from a time later than its arrival.
+            decided = min(_epoch(outcome_timestamp), _epoch(received_at))
+            self.apply(card_uuid, decision_of_row(outcome, override_reason), decided, now)
+
+    async def rebuild(self) -> None:
+        """Read every feedback row that can still hide a card, replacing the view."""
+        started = self.clock()
+        query = select(*_COLUMNS)
+        horizon = _horizon_days()
+        if horizon is not None:
+            since = datetime.fromtimestamp(started - horizon * DAY_S, UTC)
+            query = query.where(
+                or_(feedback_table.c.received_at >= since, feedback_table.c.outcome == "accepted")
+            )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        previous, self._until = self._until, {}
+        try:
+            self._apply_rows(rows, started)
+        except Exception:
+            self._until = previous
+            raise
+        self._since = started
+        self._rebuilt_at = started
+
+    async def refresh(self) -> None:
+        """Read the rows received since the last reading (a full rebuild when it is due)."""
+        started = self.clock()
+        if self._since is None or started - self._rebuilt_at >= REBUILD_S:
+            await self.rebuild()
+            return
+        since = datetime.fromtimestamp(self._since - OVERLAP_S, UTC)
+        query = select(*_COLUMNS).where(feedback_table.c.received_at >= since)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        self._apply_rows(rows, started)
+        self._since = started
