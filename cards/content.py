@@ -513,7 +513,11 @@ CARDS: dict[str, CardText] = {
             },
             # {dose}: the "dose" concern below, as a sentence; {source}: the dose_limits.csv row's
             cautions={"dose": "{dose} Source: {source}."},
-            notes={"source": "{drug}: {how} ({mg} mg a day)"},
+            notes={
+                "source": "{drug}: {how} ({mg} mg a day)",
+                # past the draft orders listed: how many more, and what they add to the total
+                "more": "{more} more draft orders of {ingredient}: {mg} mg a day",
+            },
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
@@ -534,6 +538,21 @@ CARDS: dict[str, CardText] = {
         ),
     )
 }
+
+# Many draft orders earning cards of one kind (an order set of hundreds): the first few cards are
+# shown, the most severe first, and the rest are folded into one card of the kind that says how
+# many (cards/orders.py). Every order card kind has these three lines.
+FOLDED = {
+    "summary": "{more} more draft orders raise the same concern ({kind})",
+    "advice": "Review these orders as the cards of this kind shown in full advise: a call shows "
+    "the first {shown} cards of a kind, the most severe first.",
+    "more": "And {more} more draft orders.",
+}
+for _text in CARDS.values():
+    if _text.hook == "order-select / order-sign":
+        _text.summaries["folded"] = FOLDED["summary"]
+        _text.advice["folded"] = FOLDED["advice"]
+        _text.notes["folded"] = FOLDED["more"]
 
 # Safety concerns (section 5 of the clinical rules): one line each, filled per patient. On a card a
 # concern is a sentence (capital letter, full stop), or follows a drug ("{drug}: {concern}.").

@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+import orjson
+
 from cards.content import CONCERNS, SEVERITY_WORDS
 from cards.patient_state import all_hold, kidney_unknown, known
 from mappings.dosing import dose_of
-from mappings.knowledge import DoseLimit, Knowledge
+from mappings.knowledge import DoseLimit, Interaction, Knowledge
 from mappings.loader import load_terminology
-from mappings.profile import Evidence, Medication, PainProfile
+from mappings.profile import DailyDose, Evidence, Medication, PainProfile
 
 SEVERITY_RANK = {"contraindicated": 0, "avoid": 1, "caution": 2}
 BLOCKING = frozenset({"contraindicated", "avoid"})  # never suggested
@@ -40,11 +42,16 @@ class Concern:
     severity: str = "caution"  # contraindicated, avoid or caution
     evidence: tuple[Evidence, ...] = ()
     card: str = ""  # for a contraindicated pair: the card that reports it
-    partner: Medication | None = None  # the other drug of an interacting pair
+    # An interaction's other drug: each request of it quoted (the first names it).
+    partners: tuple[Medication, ...] = ()
 
     @property
     def blocks(self) -> bool:
         return self.severity in BLOCKING
+
+    @property
+    def partner(self) -> Medication | None:
+        return self.partners[0] if self.partners else None
 
 
 def knowledge() -> Knowledge:
@@ -69,17 +76,31 @@ def product(ingredient: str, tables: Knowledge | None = None) -> Drug:
 _products: dict[tuple[int, str], tuple[Knowledge, Drug]] = {}
 
 
+# A concern quotes at most this many draft orders of one interaction row, and a dose check this
+# many other drafts of an ingredient (its total adds them all): however many drafts a call
+# carries, each check, and the card that shows it, stays this size. Active medications are all
+# quoted, as the chart records them.
+MAX_QUOTED = 10
+DRAFT = "draft"  # the status of a draft order's medication (mappings.orders)
+
+
 class MedIndex:
     """Medications by ingredient and by class, built once per call, so that checking every
     order against every other costs the matches, not the product of the two lists. It carries
-    the tables, looked up once."""
+    the tables, looked up once, and remembers each drug's answers: a call with thousands of
+    drafts of a few drugs checks each drug once."""
 
     def __init__(self, meds: Iterable[Medication], tables: Knowledge | None = None) -> None:
         self.knowledge = tables if tables is not None else knowledge()
         self.by_key: dict[tuple[str, str], list[Medication]] = {}
+        # The ingredients of the medications at each reference: a drug is never paired with its
+        # own request, which matters only where one reference holds two different drugs.
+        self.at: dict[str, set[tuple[str, ...]]] = {}
+        self.memo: dict[tuple, object] = {}
         for med in meds:
             if not med.systemic:
                 continue
+            self.at.setdefault(med.resource, set()).add(med.ingredients)
             for ingredient in med.ingredients:
                 self.by_key.setdefault(("ingredient", ingredient), []).append(med)
             for drug_class in med.classes:
@@ -87,6 +108,43 @@ class MedIndex:
 
     def get(self, kind: str, name: str) -> list[Medication]:
         return self.by_key.get((kind, name), [])
+
+    def own(self, ingredients: tuple[str, ...], resource: str) -> tuple[str, ...]:
+        """What a drug's answers depend on besides its ingredients and classes: its reference,
+        when another drug shares it (else the ingredients already tell its own request)."""
+        at = self.at.get(resource)
+        return () if at is None or (ingredients and at == {ingredients}) else (resource,)
+
+    def dose(self, med: Medication) -> DailyDose | None:
+        """`dose_of(med)`, worked out once per call for each product and dosage: an order set
+        repeats a few of them many times, and each draft's dose is read by every check that adds
+        it up."""
+        written = _dosage(med)
+        if written is None:
+            return dose_of(med)
+        key = ("dose", med.product, med.ingredients, med.dose_form, written)
+        if key not in self.memo:
+            self.memo[key] = dose_of(med) if written else None
+        return self.memo[key]  # type: ignore[return-value]
+
+    def shape(self, med: Medication) -> tuple | None:
+        """What the checks of `med` against this index read of it, as a key (None when its
+        dosage cannot be compared): two drafts of one shape have the same concerns."""
+        written = _dosage(med)
+        if written is None:
+            return None
+        own = self.own(med.ingredients, med.resource)
+        return (med.ingredients, med.classes, med.route, med.product, med.dose_form, own, written)
+
+
+def _dosage(med: Medication) -> bytes | None:
+    """The medication's dosage as JSON (b"" for none; None when it is not JSON as read)."""
+    if not med.dosage:
+        return b""
+    try:
+        return orjson.dumps(med.dosage)
+    except TypeError:
+        return None
 
 
 def index_of(p: PainProfile) -> MedIndex:
@@ -97,8 +155,25 @@ def index_of(p: PainProfile) -> MedIndex:
     return found  # type: ignore[return-value]
 
 
-def interactions(drug: Drug, others: MedIndex) -> list[Concern]:
-    """Every interaction row between `drug` and a medication of `others`, either way round."""
+def interactions(drug: Drug, others: MedIndex, without: Medication | None = None) -> list[Concern]:
+    """Every interaction row between `drug` and a medication of `others` (`without` one of
+    them: what stays once that order is removed), either way round; worked out once per drug
+    and call."""
+    key = (
+        "interactions",
+        drug.ingredients,
+        drug.classes,
+        *others.own(drug.ingredients, drug.resource),
+    )
+    found = others.memo.get(key)
+    if found is None:
+        found = others.memo[key] = _interactions(drug, others)
+    if without is None:
+        return found  # type: ignore[return-value]
+    return _without(found, without)  # type: ignore[arg-type]
+
+
+def _interactions(drug: Drug, others: MedIndex) -> list[Concern]:
     partners = others.knowledge.partners_of(drug.ingredients, drug.classes)
     by_key = others.by_key
     if len(partners) > len(by_key):  # walk the shorter side: usually the patient's few drugs
@@ -107,29 +182,42 @@ def interactions(drug: Drug, others: MedIndex) -> list[Concern]:
         pairs = [(rows, by_key[k]) for k, rows in partners.items() if k in by_key]
     if not pairs:
         return []
-    found: dict[tuple[int, str], Concern] = {}
+    found: dict[tuple[int, str], tuple[Interaction, list[Medication]]] = {}
+    own = set(drug.ingredients)
     for rows, meds in pairs:
         for row in rows:
+            drafts = 0
             for med in meds:
-                if med.resource == drug.resource or any(
-                    i in med.ingredients for i in drug.ingredients
-                ):
+                draft = med.status == DRAFT
+                if draft and drafts == MAX_QUOTED:
+                    continue  # this row has quoted enough drafts
+                if med.resource == drug.resource or not own.isdisjoint(med.ingredients):
                     continue  # the same drug: a renewal or dose change, not an interaction
                 if row.not_if is not None and row.not_if.matches(med.ingredients, med.classes):
                     continue
+                drafts += draft
                 key = (row.row.line, med.display)  # two requests of one drug: one line
-                same = found.get(key)
-                if same is not None:
-                    found[key] = replace(same, evidence=(*same.evidence, med.evidence))
-                    continue
-                text = CONCERNS["interaction"].format(
-                    severity=SEVERITY_WORDS[row.severity], what=med.display, effect=row.effect
-                )
-                found[key] = Concern(
-                    "interaction", text, row.severity, (med.evidence,), row.card, partner=med
-                )
-    ordered = [found[k] for k in sorted(found)]  # file order, then the drug
+                found.setdefault(key, (row, []))[1].append(med)
+    ordered = []
+    for key in sorted(found):  # file order, then the drug
+        row, meds = found[key]
+        text = CONCERNS["interaction"].format(
+            severity=SEVERITY_WORDS[row.severity], what=meds[0].display, effect=row.effect
+        )
+        evidence = tuple(m.evidence for m in meds)
+        ordered.append(Concern("interaction", text, row.severity, evidence, row.card, tuple(meds)))
     return _by_severity(ordered)
+
+
+def _without(found: list[Concern], med: Medication) -> list[Concern]:
+    """The concerns less those of `med`: each keeps its other requests, if any."""
+    out = []
+    for c in found:
+        if not any(m is med for m in c.partners):
+            out.append(c)
+        elif kept := tuple(m for m in c.partners if m is not med):
+            out.append(replace(c, evidence=tuple(m.evidence for m in kept), partners=kept))
+    return out
 
 
 def _by_severity(found: list[Concern]) -> list[Concern]:
@@ -167,9 +255,13 @@ def _state_concerns(drug: Drug, p: PainProfile, tables: Knowledge) -> list[Conce
     return _by_severity([c for _, c in chosen.values()])
 
 
-def concerns(drug: Drug, p: PainProfile, others: MedIndex) -> list[Concern]:
-    """State and interaction concerns together, most severe first."""
-    return _by_severity(state_concerns(drug, p, others.knowledge) + interactions(drug, others))
+def concerns(
+    drug: Drug, p: PainProfile, others: MedIndex, without: Medication | None = None
+) -> list[Concern]:
+    """State and interaction concerns together, most severe first (`without`: as for
+    `interactions`)."""
+    found = state_concerns(drug, p, others.knowledge) + interactions(drug, others, without)
+    return _by_severity(found)
 
 
 def blocking(found: Sequence[Concern]) -> list[Concern]:
@@ -185,11 +277,15 @@ def kidney_check(p: PainProfile, drug: Drug) -> str | None:
     safety depends on kidney function (any row of the tables reads its eGFR)."""
     if not kidney_unknown(p):
         return None
-    k = index_of(p).knowledge
-    renal = any(
-        r.drug.matches(drug.ingredients, drug.classes) and any(c.name == "egfr" for c in r.state)
-        for r in k.state_rules
-    ) or any(d.ingredient in drug.ingredients and d.state for d in k.dose_limits)
+    key = ("renal", drug.ingredients, drug.classes)
+    renal = p.memo.get(key)
+    if renal is None:
+        k = index_of(p).knowledge
+        renal = p.memo[key] = any(
+            r.drug.matches(drug.ingredients, drug.classes)
+            and any(c.name == "egfr" for c in r.state)
+            for r in k.state_rules
+        ) or any(d.ingredient in drug.ingredients and d.state for d in k.dose_limits)
     return CONCERNS["kidney_unknown"] if renal else None
 
 
@@ -202,7 +298,11 @@ class Limit:
 
 
 def daily_limit(ingredient: str, p: PainProfile) -> Limit | None:
-    """The lowest daily maximum of `ingredient` whose state holds for this patient."""
+    """The lowest daily maximum of `ingredient` whose state holds for this patient; worked out
+    once per profile."""
+    key = ("limit", ingredient)
+    if key in p.memo:
+        return p.memo[key]  # type: ignore[return-value]
     best: Limit | None = None
     for row in index_of(p).knowledge.limits_for(ingredient):
         fact = all_hold(row.state, p)
@@ -210,17 +310,32 @@ def daily_limit(ingredient: str, p: PainProfile) -> Limit | None:
             continue
         if best is None or row.max_mg_per_day < best.max_mg:
             best = Limit(ingredient, row.max_mg_per_day, row, fact.text)
+    p.memo[key] = best
     return best
 
 
 @dataclass(frozen=True, slots=True)
 class DoseProblem:
-    """A daily total above the patient's maximum, with every source that adds to it."""
+    """A daily total above the patient's maximum, with the sources that add to it."""
 
     ingredient: str
     total_mg: float
     limit: Limit
-    sources: tuple[tuple[Medication, float, str], ...]  # (medication, mg a day, how)
+    # (medication, mg a day, how): the order, then the others (up to MAX_QUOTED drafts)
+    sources: tuple[tuple[Medication, float, str], ...]
+    unlisted: int = 0  # further sources, in the total but not listed
+    unlisted_mg: float = 0.0  # what they add a day
+
+
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    """The other sources of an ingredient for one product, added up once per call."""
+
+    sources: tuple[tuple[Medication, float, str], ...]  # those listed, with their dose
+    unlisted: int  # drafts past MAX_QUOTED with a dose: in the total, not listed
+    unlisted_mg: float
+    also: tuple[Medication, ...]  # those listed, whether or not their dose is known
+    untold: bool  # the dose of one of them cannot be computed
 
 
 def dose_problems(
@@ -240,32 +355,56 @@ def dose_problems(
         limit = daily_limit(ingredient, p)
         if limit is None:
             continue
-        sources: list[tuple[Medication, float, str]] = []
-        daily = dose_of(med)
+        pool = _pool(ingredient, med, others)
+        daily = others.dose(med)
         own = daily is not None and ingredient in daily.mg
-        if daily is not None and own:
-            sources.append((med, daily.mg[ingredient], daily.how))
-        # Another product with the ingredient adds to the total; the same product again is a
-        # renewal or a dose change, which replaces the active one rather than adding to it.
-        also = [
-            o
-            for o in others.get("ingredient", ingredient)
-            if o.resource != med.resource and o.ingredients != med.ingredients
-        ]
-        untold = False
-        for other in also:
-            other_daily = dose_of(other)
-            if other_daily is not None and ingredient in other_daily.mg:
-                sources.append((other, other_daily.mg[ingredient], other_daily.how))
-            else:
-                untold = True
+        sources = [(med, daily.mg[ingredient], daily.how)] if daily is not None and own else []
+        sources += pool.sources
         total = sum(mg for _, mg, _ in sources)
+        if pool.unlisted:
+            total += pool.unlisted_mg
         if own and total > limit.max_mg:
-            problems.append(DoseProblem(ingredient, total, limit, tuple(sources)))
-        elif also and (untold or not own):
-            what = ", ".join(dict.fromkeys(m.display for m in also))
+            problems.append(
+                DoseProblem(
+                    ingredient, total, limit, tuple(sources), pool.unlisted, pool.unlisted_mg
+                )
+            )
+        elif pool.also and (pool.untold or not own):
+            what = ", ".join(dict.fromkeys(m.display for m in pool.also))
             text = CONCERNS["cumulative"].format(
                 ingredient=ingredient, what=what, limit=f"{limit.max_mg:,.0f}"
             )
-            unknown.append(Concern("cumulative", text, "caution", tuple(m.evidence for m in also)))
+            evidence = tuple(m.evidence for m in pool.also)
+            unknown.append(Concern("cumulative", text, "caution", evidence))
     return problems, unknown
+
+
+def _pool(ingredient: str, med: Medication, others: MedIndex) -> _Pool:
+    """Every other source of `ingredient` in `others`: another product with it adds to the
+    total; the same product again is a renewal or a dose change, which replaces the active one
+    rather than adding to it."""
+    key = ("pool", ingredient, med.ingredients, *others.own(med.ingredients, med.resource))
+    found = others.memo.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    sources: list[tuple[Medication, float, str]] = []
+    also: list[Medication] = []
+    drafts, unlisted, unlisted_mg, untold = 0, 0, 0.0, False
+    for other in others.get("ingredient", ingredient):
+        if other.resource == med.resource or other.ingredients == med.ingredients:
+            continue
+        listed = other.status != DRAFT or drafts < MAX_QUOTED
+        drafts += other.status == DRAFT
+        if listed:
+            also.append(other)
+        daily = others.dose(other)
+        if daily is None or ingredient not in daily.mg:
+            untold = True
+        elif listed:
+            sources.append((other, daily.mg[ingredient], daily.how))
+        else:
+            unlisted += 1
+            unlisted_mg += daily.mg[ingredient]
+    found = _Pool(tuple(sources), unlisted, unlisted_mg, tuple(also), untold)
+    others.memo[key] = found
+    return found

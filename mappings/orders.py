@@ -24,7 +24,7 @@ from mappings.fhir import (
 )
 from mappings.loader import load_terminology
 from mappings.medications import resolve_medication
-from mappings.profile import DraftOrder, Evidence
+from mappings.profile import DraftOrder, Evidence, new_evidence
 from mappings.terminology import Terminology
 
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
@@ -138,7 +138,7 @@ def _classify_one(
     def note(concept: str, system: str, code: str, display: str) -> None:
         if concept not in kinds:
             kinds.add(concept)
-            evidence.append(Evidence(reference, concept, system, code, display))
+            evidence.append(new_evidence(reference, concept, system, code, display, None))
 
     if kind == "MedicationRequest":
         medication = resolve_medication(resource, term, medications, status="draft")
@@ -161,12 +161,15 @@ def _classify_one(
     reasons: set[str] = set()
     reason_concepts = list(dicts(resource.get("reasonCode")))
     reason_concepts.extend(referenced_reasons(resource, conditions))
-    for concept, system, found, shown in match_concepts(
-        term, reason_concepts, categories=_REASON_CATEGORIES
-    ):
+    matched = (
+        match_concepts(term, reason_concepts, categories=_REASON_CATEGORIES)
+        if reason_concepts
+        else ()  # most drafts give no reason
+    )
+    for concept, system, found, shown in matched:
         for implied in term.closure.get(concept, (concept,)):
             reasons.add(implied)
-        evidence.append(Evidence(reference, concept, system, found, shown))
+        evidence.append(new_evidence(reference, concept, system, found, shown, None))
 
     return DraftOrder(
         reference=reference,

@@ -19,7 +19,7 @@ from cards.content import ACTIONS, CONCERNS, NOTES
 from cards.products import DRUGS, SERVICES
 from cards.resources import proposal
 from cards.rules._shared import sentence
-from mappings.profile import DraftOrder, Medication, PainProfile
+from mappings.profile import DraftOrder, Evidence, Medication, PainProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +32,42 @@ class Context:
     today: date
     # Active medications and every draft's medication, indexed once for the whole call.
     index: safety.MedIndex
+    # What is taken or co-ordered, gathered once so that no rule reads every draft per order:
+    # the classes of every active medication and draft, the kinds of every draft, and the
+    # intrathecal medications.
+    classes: frozenset[str]
+    kinds: frozenset[str]
+    intrathecal: tuple[Medication, ...]
+
+    @classmethod
+    def of(
+        cls, profile: PainProfile, patient_id: str, orders: tuple[DraftOrder, ...], today: date
+    ) -> Context:
+        drafts = [o.medication for o in orders if o.medication is not None]
+        return cls(
+            profile,
+            patient_id,
+            orders,
+            today,
+            safety.MedIndex([*profile.meds, *drafts]),
+            frozenset(c for m in (*profile.meds, *drafts) for c in m.classes),
+            frozenset(k for o in orders for k in o.kinds),
+            profile.by_route("intrathecal"),
+        )
 
 
 def draft(kind: str, summary: str, order: DraftOrder) -> Draft:
     """A card about `order`: it names the order first in "Why this card"."""
     d = Draft(kind, summary)
-    d.notes = [
-        NOTES["order"].format(order=plain(order.display, 120), ref=plain(order.reference, 80))
-    ]
+    d.notes = [order_note(order)]
     d.evidence = list(order.evidence)
     d.id_extra = (order.reference,)
     return d
+
+
+def order_note(order: DraftOrder) -> str:
+    """The line naming the order (its display and reference)."""
+    return NOTES["order"].format(order=plain(order.display, 120), ref=plain(order.reference, 80))
 
 
 def remove(order: DraftOrder) -> list[ActionSpec]:
@@ -62,18 +87,28 @@ def propose(key: str, ctx: Context, reasons) -> ActionSpec:
 def med(o: DraftOrder) -> Medication | None:
     """The draft's medication when the systemic checks apply to it."""
     m = o.medication
-    return m if m is not None and m.ingredients and m.systemic else None
+    return m if m is not None and m.ingredients and m.route == "systemic" else None
 
 
 def concerns(ctx: Context, m: Medication) -> list[safety.Concern]:
     """State, interaction and cumulative-dose concerns of an order, contraindicated pairs left
-    to their own critical card."""
+    to their own critical card; worked out once per call for each shape of order (the same drug
+    and dosage), so the list is shared: read it, do not change it."""
+    shape = ctx.index.shape(m)
+    if shape is None:
+        return _concerns(ctx, m)
+    key = (concerns, shape)
+    found = ctx.index.memo.get(key)
+    if found is None:
+        found = ctx.index.memo[key] = _concerns(ctx, m)
+    return found  # type: ignore[return-value]
+
+
+def _concerns(ctx: Context, m: Medication) -> list[safety.Concern]:
     found = safety.concerns(safety.drug_of(m), ctx.profile, ctx.index)
     found = [c for c in found if not (c.key == "interaction" and c.card)]
     found += safety.dose_problems(m, ctx.profile, ctx.index)[1]
-    same = [
-        x for x in ctx.profile.by_route("intrathecal") if set(x.ingredients) & set(m.ingredients)
-    ]
+    same = [x for x in ctx.intrathecal if set(x.ingredients) & set(m.ingredients)]
     if same:
         names = ", ".join(dict.fromkeys(x.display for x in same))
         text = CONCERNS["intrathecal"].format(what=names)
@@ -81,13 +116,34 @@ def concerns(ctx: Context, m: Medication) -> list[safety.Concern]:
     return found
 
 
-def with_concerns(d: Draft, found: list[safety.Concern], *, downgrade: bool = True) -> None:
+def with_concerns(
+    ctx: Context, d: Draft, found: list[safety.Concern], *, downgrade: bool = True
+) -> None:
     """List the concerns; a contraindication makes the card critical, and (`downgrade`) a card
     of cautions only is information, so that what the service itself suggests (with its
     cautions shown) never comes back as a warning once ordered."""
-    d.cautions += [sentence(c.text) for c in found]
-    d.evidence += [e for c in found for e in c.evidence]
-    if any(c.severity == "contraindicated" for c in found):
+    lines, evidence, critical, blocks = _listed(ctx, found)
+    d.cautions += lines
+    d.evidence += evidence
+    if critical:
         d.indicator = "critical"
-    elif downgrade and not any(c.blocks for c in found):
+    elif downgrade and not blocks:
         d.indicator = "info"
+
+
+def _listed(
+    ctx: Context, found: list[safety.Concern]
+) -> tuple[list[str], list[Evidence], bool, bool]:
+    """(caution lines, their evidence, any contraindication, any blocking concern): worked out
+    once for the concerns every order of one shape shares (`concerns`)."""
+    key = (_listed, id(found))
+    memo = ctx.index.memo.get(key)
+    if memo is None or memo[0] is not found:  # type: ignore[index]
+        listed = (
+            [sentence(c.text) for c in found],
+            [e for c in found for e in c.evidence],
+            any(c.severity == "contraindicated" for c in found),
+            any(c.blocks for c in found),
+        )
+        memo = ctx.index.memo[key] = (found, listed)
+    return memo[1]  # type: ignore[index]

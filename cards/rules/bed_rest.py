@@ -11,16 +11,15 @@ Reads: the draft's kinds and display.
 
 from __future__ import annotations
 
-from cards.build import finish, fit_summary, suggestion
+from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
-from cards.model import Card
 from cards.rules._order import Context, draft, remove
 from mappings.profile import DraftOrder
 
 KINDS = ("bed-rest",)
 
 
-def bed_rest(ctx: Context, o: DraftOrder) -> Card | None:
+def bed_rest(ctx: Context, o: DraftOrder) -> Draft | None:
     if "bed_rest" not in o.kinds:
         return None
     text = CARDS["bed-rest"]
@@ -28,4 +27,4 @@ def bed_rest(ctx: Context, o: DraftOrder) -> Card | None:
     d.do = [text.advice["active"]]
     if actions := remove(o):
         d.suggestions.append(suggestion("remove", text.labels["remove"], actions, True))
-    return finish(d, ctx.patient_id)
+    return d

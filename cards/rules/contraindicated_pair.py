@@ -29,9 +29,8 @@ Reads: the draft's medication and every active or co-ordered systemic medication
 from __future__ import annotations
 
 from cards import safety
-from cards.build import finish, fit_summary, plain, suggestion
+from cards.build import Draft, fit_summary, plain, suggestion
 from cards.content import CARDS, NOTES
-from cards.model import Card
 from cards.products import DRUGS
 from cards.rules._order import Context, draft, med, propose, remove
 from cards.rules._shared import sentence
@@ -43,7 +42,7 @@ KINDS = ("tizanidine-interaction", "drug-interaction")
 ALTERNATIVES = {"tizanidine-interaction": "baclofen"}
 
 
-def contraindicated_pair(ctx: Context, o: DraftOrder) -> list[Card]:
+def contraindicated_pair(ctx: Context, o: DraftOrder) -> list[Draft]:
     """A critical card per contraindicated pair (interactions.csv), whichever drug is the order."""
     m = med(o)
     if m is None:
@@ -56,7 +55,7 @@ def contraindicated_pair(ctx: Context, o: DraftOrder) -> list[Card]:
     return cards
 
 
-def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) -> Card:
+def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) -> Draft:
     partner = c.partner
     assert partner is not None
     text = CARDS[c.card]
@@ -79,12 +78,11 @@ def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) ->
     )
     actions = remove(o)
     # The alternative replaces the order: it is checked against everything but the order.
-    besides = _without(ctx, o)
-    alternative = _alternative(ctx, c, m, besides)
+    alternative = _alternative(ctx, c, m)
     if alternative:
         d.do.append(text.advice["alternative"])
         product = safety.product(DRUGS[alternative].ingredient, ctx.index.knowledge)
-        for caution in safety.concerns(product, ctx.profile, besides):
+        for caution in safety.concerns(product, ctx.profile, ctx.index, without=m):
             line = text.cautions["alternative"]
             d.cautions.append(line.format(drug=DRUGS[alternative].label, concern=caution.text))
             d.evidence += caution.evidence
@@ -92,20 +90,13 @@ def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) ->
     if actions:
         label = text.labels["alternative" if alternative else "remove"]
         d.suggestions.append(suggestion("remove", label, actions, True))
-    return finish(d, ctx.patient_id)
+    return d
 
 
-def _without(ctx: Context, o: DraftOrder) -> safety.MedIndex:
-    """The active medications and the other drafts: what stays if the order is removed."""
-    drafts = [x.medication for x in ctx.orders if x.medication is not None and x is not o]
-    return safety.MedIndex([*ctx.profile.meds, *drafts], ctx.index.knowledge)
-
-
-def _alternative(
-    ctx: Context, c: safety.Concern, m: Medication, besides: safety.MedIndex
-) -> str | None:
+def _alternative(ctx: Context, c: safety.Concern, m: Medication) -> str | None:
     """The product a card kind offers instead of the order (the tizanidine card: baclofen, for
-    spasticity), when the order is that card's drug and the alternative passes every check."""
+    spasticity), when the order is that card's drug and the alternative passes every check
+    against the active medications and the other drafts (what stays once `m` is removed)."""
     key = ALTERNATIVES.get(c.card)
     if key is None or c.partner is None:
         return None
@@ -115,7 +106,7 @@ def _alternative(
     if not _is_card_drug(ctx, c, m):
         return None
     candidate = safety.product(product.ingredient, ctx.index.knowledge)
-    found = safety.concerns(candidate, ctx.profile, besides)
+    found = safety.concerns(candidate, ctx.profile, ctx.index, without=m)
     if safety.blocking(found):
         return None
     # A state caution (kidney function) means the reduced-dose product, where there is one.

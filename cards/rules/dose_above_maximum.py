@@ -6,8 +6,9 @@ When: a focused draft of a systemic drug whose daily dose can be computed (dose 
     it), is above the lowest maximum whose state holds for the patient (adult, kidney, liver and
     age bands). One card per ingredient over its limit.
 Then: a warning card: the total, the ingredient and the limit (and the state that sets it, and
-    the row's source); each source with its dose; reduce the dose or frequency, or stop another
-    source. Proposes nothing.
+    the row's source); each source with its dose (past `cards.safety.MAX_QUOTED` other drafts,
+    how many more and what they add); reduce the dose or frequency, or stop another source.
+    Proposes nothing.
 Source: drug labels via mappings/data/medication_safety/dose_limits.csv (source column quoted).
 Reads: the draft's medication and dosage (`dosageInstruction`, mappings.dosing); active and
     co-ordered medications of the same ingredient; dose_limits.csv with the states it names
@@ -17,22 +18,21 @@ Reads: the draft's medication and dosage (`dosageInstruction`, mappings.dosing);
 from __future__ import annotations
 
 from cards import safety
-from cards.build import finish, fit_summary, plain
+from cards.build import Draft, fit_summary, plain
 from cards.content import CARDS, CONCERNS
-from cards.model import Card
 from cards.rules._order import Context, draft, med
 from cards.rules._shared import sentence
-from mappings.profile import DraftOrder
+from mappings.profile import DraftOrder, Medication
 
 KINDS = ("dose-above-maximum",)
 
 
-def dose_above_maximum(ctx: Context, o: DraftOrder) -> list[Card]:
+def dose_above_maximum(ctx: Context, o: DraftOrder) -> list[Draft]:
     m = med(o)
     if m is None or not m.dosage:
         return []
     problems, _ = safety.dose_problems(m, ctx.profile, ctx.index)
-    cards = []
+    found = []
     text = CARDS["dose-above-maximum"]
     for problem in problems:
         limit = problem.limit
@@ -54,13 +54,24 @@ def dose_above_maximum(ctx: Context, o: DraftOrder) -> list[Card]:
             text.cautions["dose"].format(dose=sentence(dose), source=limit.row.row.source)
         )
         for source, mg, how in problem.sources:
-            d.notes.append(
-                text.notes["source"].format(
-                    drug=plain(source.display, 100), how=plain(how, 120), mg=f"{mg:,.0f}"
-                )
-            )
+            d.notes.append(_source(ctx, source, mg, how))
             if source is not m:
                 d.evidence.append(source.evidence)
+        if problem.unlisted:
+            mg = f"{problem.unlisted_mg:,.0f}"
+            more = text.notes["more"]
+            d.notes.append(more.format(more=problem.unlisted, ingredient=problem.ingredient, mg=mg))
         d.do = [text.advice["reduce"]]
-        cards.append(finish(d, ctx.patient_id))
-    return cards
+        found.append(d)
+    return found
+
+
+def _source(ctx: Context, source: Medication, mg: float, how: str) -> str:
+    """A source's line: the same for every order it adds to, so written once per call."""
+    key = (_source, id(source), mg, how)
+    found = ctx.index.memo.get(key)
+    if found is None or found[0] is not source:  # type: ignore[index]
+        text = CARDS["dose-above-maximum"].notes["source"]
+        line = text.format(drug=plain(source.display, 100), how=plain(how, 120), mg=f"{mg:,.0f}")
+        found = ctx.index.memo[key] = (source, line)
+    return found[1]  # type: ignore[index]

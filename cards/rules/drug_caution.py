@@ -20,16 +20,15 @@ Reads: the draft's medication (ingredients, classes, route, daily dose); active 
 from __future__ import annotations
 
 from cards import safety
-from cards.build import finish, fit_summary
+from cards.build import Draft, fit_summary
 from cards.content import CARDS
-from cards.model import Card
 from cards.rules._order import Context, concerns, draft, med, with_concerns
 from mappings.profile import DraftOrder
 
 KINDS = ("drug-caution",)
 
 
-def drug_caution(ctx: Context, o: DraftOrder) -> Card | None:
+def drug_caution(ctx: Context, o: DraftOrder) -> Draft | None:
     m = med(o)
     if m is None or m.classes & {"opioid", "nsaid"}:
         return None  # those orders have their own card, which lists the same concerns
@@ -43,8 +42,8 @@ def drug_caution(ctx: Context, o: DraftOrder) -> Card | None:
     d = draft(
         "drug-caution", fit_summary(text.summaries["default"], order=o.display, caution=first), o
     )
-    with_concerns(d, found)
+    with_concerns(ctx, d, found)
     d.do = [text.advice["review"]]
     if "tca" in m.classes and safety.blocking(found):
         d.do.append(text.advice["tca"])
-    return finish(d, ctx.patient_id)
+    return d

@@ -18,9 +18,8 @@ Reads: the draft's kind `spine_imaging` (codes of mappings/data/orders.csv, word
 
 from __future__ import annotations
 
-from cards.build import finish, fit_summary, suggestion
+from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
-from cards.model import Card
 from cards.red_flags import hard_flags
 from cards.rules._order import Context, draft, propose, remove
 from mappings.profile import DraftOrder
@@ -29,7 +28,7 @@ from mappings.thresholds import THRESHOLDS as T
 KINDS = ("imaging-not-indicated",)
 
 
-def imaging_not_indicated(ctx: Context, o: DraftOrder) -> Card | None:
+def imaging_not_indicated(ctx: Context, o: DraftOrder) -> Draft | None:
     p = ctx.profile
     if "spine_imaging" not in o.kinds or p.red_flags or hard_flags(p):
         return None
@@ -49,8 +48,8 @@ def imaging_not_indicated(ctx: Context, o: DraftOrder) -> Card | None:
     else:
         d.notes.append(text.notes["unknown"])
     actions = remove(o)
-    if not any("physiotherapy" in other.kinds for other in ctx.orders):
+    if "physiotherapy" not in ctx.kinds:  # co-ordered
         actions.append(propose("physiotherapy", ctx, list(p.back_pain)))
     if actions:
         d.suggestions.append(suggestion("replace", text.labels["replace"], actions, True))
-    return finish(d, ctx.patient_id)
+    return d

@@ -21,9 +21,8 @@ Reads: the draft's medication (ingredients, classes, route, daily dose); active 
 from __future__ import annotations
 
 from cards import safety
-from cards.build import finish, fit_summary, suggestion
+from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
-from cards.model import Card
 from cards.rules._order import Context, concerns, draft, med, propose, remove, with_concerns
 from cards.rules._shared import sentence
 from mappings.profile import DraftOrder
@@ -31,7 +30,7 @@ from mappings.profile import DraftOrder
 KINDS = ("nsaid-risk",)
 
 
-def nsaid_risk(ctx: Context, o: DraftOrder) -> Card | None:
+def nsaid_risk(ctx: Context, o: DraftOrder) -> Draft | None:
     m = med(o)
     if m is None or "nsaid" not in m.classes:
         return None
@@ -43,18 +42,16 @@ def nsaid_risk(ctx: Context, o: DraftOrder) -> Card | None:
     d = draft(
         "nsaid-risk", fit_summary(text.summaries["default"], order=o.display, risk=found[0].text), o
     )
-    with_concerns(d, found)
+    with_concerns(ctx, d, found)
     if unknown := safety.kidney_check(p, safety.drug_of(m)):
         d.cautions.append(sentence(unknown))
     if any(c.blocks for c in found):
         d.do.append(text.advice["switch"])
         actions = remove(o)
-        if not p.on("acetaminophen") and not any(
-            x.medication and "acetaminophen" in x.medication.classes for x in ctx.orders
-        ):
+        if "acetaminophen" not in ctx.classes:  # taken or co-ordered
             actions.append(propose("acetaminophen", ctx, list(p.back_pain)))
         if actions:
             d.suggestions.append(suggestion("switch", text.labels["switch"], actions, True))
     else:
         d.do.append(text.advice["check"])
-    return finish(d, ctx.patient_id)
+    return d

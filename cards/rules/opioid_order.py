@@ -14,16 +14,15 @@ Reads: the draft's medication (ingredients, classes, route, daily dose); active 
 
 from __future__ import annotations
 
-from cards.build import finish, fit_summary, suggestion
+from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
-from cards.model import Card
 from cards.rules._order import Context, concerns, draft, med, remove, with_concerns
 from mappings.profile import DraftOrder
 
 KINDS = ("opioid-order",)
 
 
-def opioid_order(ctx: Context, o: DraftOrder) -> Card | None:
+def opioid_order(ctx: Context, o: DraftOrder) -> Draft | None:
     m = med(o)
     if m is None or "opioid" not in m.classes:
         return None
@@ -38,7 +37,7 @@ def opioid_order(ctx: Context, o: DraftOrder) -> Card | None:
     d.do = [text.advice["first"]]
     if partners:
         d.do.append(text.advice["cns"].format(others=names))
-    with_concerns(d, found, downgrade=False)
+    with_concerns(ctx, d, found, downgrade=False)
     if actions := remove(o):
         d.suggestions.append(suggestion("remove", text.labels["remove"], actions))
-    return finish(d, ctx.patient_id)
+    return d
