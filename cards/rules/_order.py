@@ -5,7 +5,8 @@ The focused drafts (`DraftOrder.selected`) are checked; every draft, focused or 
 co-ordered for interactions. Every medication check runs whichever drug of a pair is the order,
 reads systemic products only, and takes its facts from the safety tables (`cards.safety`).
 Drafts are often incomplete: a rule reads what is there and says nothing when what it needs is
-missing.
+missing. An order rule returns its card's `Draft`; `cards.orders` finishes the cards it shows
+(of thousands of drafts, most cards are folded, so most drafts are never finished).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Context:
     def of(
         cls, profile: PainProfile, patient_id: str, orders: tuple[DraftOrder, ...], today: date
     ) -> Context:
+        """The call's context, everything in it gathered once."""
         drafts = [o.medication for o in orders if o.medication is not None]
         return cls(
             profile,

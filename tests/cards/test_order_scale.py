@@ -11,6 +11,9 @@ import sys
 from collections import Counter
 from typing import Any
 
+import pytest
+
+import cards.orders
 from cards import cards_for
 from cards.content import CARDS, FOLDED, NOTES
 from cards.model import Card
@@ -70,8 +73,13 @@ def bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def mixed(n: int) -> dict[str, Any]:
-    return bundle([draft(i, *MIX[i % len(MIX)]) for i in range(n)])
+def mixed(n: int, unique: bool = False) -> dict[str, Any]:
+    """`n` drafts of the mix; `unique`: each with its own dosage text, so no two are alike."""
+    drafts = []
+    for i in range(n):
+        code, name, dosage = MIX[i % len(MIX)]
+        drafts.append(draft(i, code, name, f"{dosage} (draft {i})" if unique else dosage))
+    return bundle(drafts)
 
 
 def answer(p, drafts: dict[str, Any]) -> list[Card]:
@@ -96,15 +104,24 @@ def lines_run(p, drafts: dict[str, Any]) -> int:
     return count
 
 
-def test_the_work_grows_linearly_with_the_drafts():
+@pytest.mark.parametrize("unique", [False, True], ids=["order-set", "each-dosage-its-own"])
+def test_the_work_grows_linearly_with_the_drafts(unique: bool):
     p = profile(egfr_value=50, age=70)
     n = 150  # past MAX_QUOTED drafts of each drug, where each check and card stops growing
-    answer(p, mixed(n))  # the tables and memos are loaded before counting
-    one, two, four = (lines_run(p, mixed(k * n)) for k in (1, 2, 4))
+    answer(p, mixed(n, unique))  # the tables and memos are loaded before counting
+    one, two, four = (lines_run(p, mixed(k * n, unique)) for k in (1, 2, 4))
     # a + b * drafts: doubling from 2x adds twice what doubling from 1x added (quadratic work
     # adds six times as much)
     assert two > one
     assert four - two <= 2.2 * (two - one), (one, two, four)
+
+
+def test_alike_drafts_only_counted_get_the_cards_checking_each_would(monkeypatch):
+    p = profile(egfr_value=50, age=70)
+    drafts = mixed(400)
+    counted = [c.model_dump() for c in answer(p, drafts)]
+    monkeypatch.setattr(cards.orders, "_BUILT_PER_LIKENESS", 10**9)  # every draft checked
+    assert [c.model_dump() for c in answer(p, drafts)] == counted
 
 
 def kinds(cards: list[Card]) -> Counter[str]:
