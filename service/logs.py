@@ -169,7 +169,8 @@ class LineBudget:
         state = self._kinds.get(kind)
         if state is None or now - state[0] >= 1.0:
             if state is not None:
-                self._report(kind, state)
+                if self._kinds.pop(kind, None) is not None:  # not reported by a flush meanwhile
+                    self._report(kind, state)
             elif len(self._kinds) >= MAX_KINDS:
                 self.flush(now + 1.0)  # report and forget every kind
             self._kinds[kind] = [now, 1, 0]
@@ -190,8 +191,7 @@ class LineBudget:
         """Report the held-back lines of every kind whose second is over, and forget it."""
         now = self._clock() if now is None else now
         for kind, state in list(self._kinds.items()):
-            if now - state[0] >= 1.0:
-                del self._kinds[kind]
+            if now - state[0] >= 1.0 and self._kinds.pop(kind, None) is not None:
                 self._report(kind, state)
 
     def _report(self, kind: tuple[str, ...], state: list[float]) -> None:

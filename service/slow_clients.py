@@ -41,24 +41,101 @@ class BodyReadTimeout(HTTPProblem):
         )
 
 
+class _BodyWait:
+    """One request's body read: its deadline, and the task waiting in `receive` for it."""
+
+    __slots__ = ("deadline", "expired", "task")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.expired = False
+        self.task: asyncio.Task[Any] | None = None
+
+
+class _BodyWaits:
+    """The body reads of one event loop that are waiting in `receive`, and one checker task
+    that cancels the wait of any read past its deadline.
+
+    A timer per read (`asyncio.timeout`) would cost more than the rest of the fast path's
+    handling; here a body that is there at once (almost every hook call) costs a set insertion
+    and removal, and the checker runs only while some read really waits.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: set[_BodyWait] = set()
+        self.checking = False
+
+    def add(self, wait: _BodyWait) -> None:
+        self.waiting.add(wait)
+        if not self.checking:
+            self.checking = True
+            self.loop.call_soon(self._start)  # by then a read that did not wait has left
+
+    def _start(self) -> None:
+        if self.waiting:
+            self.loop.create_task(self._check())
+        else:
+            self.checking = False
+
+    async def _check(self) -> None:
+        try:
+            while self.waiting:
+                now = self.loop.time()
+                for wait in [w for w in self.waiting if w.deadline <= now]:
+                    self.waiting.discard(wait)
+                    wait.expired = True
+                    if wait.task is not None:
+                        wait.task.cancel()
+                if self.waiting:
+                    earliest = min(w.deadline for w in self.waiting)
+                    await asyncio.sleep(min(max(earliest - now, 0.0), CHECK_EVERY_S))
+        finally:
+            self.checking = False
+
+
+CHECK_EVERY_S = 1.0  # at most this late for a read whose deadline is earlier than the others'
+_waits: _BodyWaits | None = None
+
+
+def _waits_of(loop: asyncio.AbstractEventLoop) -> _BodyWaits:
+    global _waits
+    if _waits is None or _waits.loop is not loop:
+        _waits = _BodyWaits(loop)
+    return _waits
+
+
 def deadline_receive(receive: Receive, seconds: float) -> Receive:
     """`receive`, raising BodyReadTimeout if the body is not complete `seconds` from now.
 
     Only the body is bounded: once it is complete, waiting for the disconnect is not.
     """
-    deadline = asyncio.get_running_loop().time() + seconds
+    loop = asyncio.get_running_loop()
+    waits = _waits_of(loop)
+    wait = _BodyWait(loop.time() + seconds)
     complete = False
+
+    def too_late() -> BodyReadTimeout:
+        log_refusal("slow_client", logging.WARNING, "body not received in time")
+        return BodyReadTimeout(seconds)
 
     async def receive_within() -> Message:
         nonlocal complete
         if complete:
             return await receive()
+        if wait.expired or loop.time() >= wait.deadline:
+            raise too_late()
+        wait.task = asyncio.current_task()
+        waits.add(wait)
         try:
-            async with asyncio.timeout_at(deadline):
-                message = await receive()
-        except TimeoutError:
-            log_refusal("slow_client", logging.WARNING, "body not received in time")
-            raise BodyReadTimeout(seconds) from None
+            message = await receive()
+        except asyncio.CancelledError:
+            if not wait.expired or wait.task is None:
+                raise
+            wait.task.uncancel()
+            raise too_late() from None
+        finally:
+            waits.waiting.discard(wait)
         if message["type"] != "http.request" or not message.get("more_body", False):
             complete = True
         return message

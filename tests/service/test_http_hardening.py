@@ -12,12 +12,19 @@ from typing import Any
 
 import orjson
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from service import dispatch
 from service.app import create_app
 from service.config import Settings, load_settings
 from service.security import local_host
+from service.slow_clients import (
+    HTTP_PROTOCOL,
+    BodyReadTimeout,
+    deadline_receive,
+    header_read_timeout,
+)
 from tests.fixtures.reliability.server import ServerProcess
 from tests.service.auth_helpers import BASE, ISS, ec_key, jwks
 from tests.service.builders import LOW_BACK_PAIN, MS, full_prefetch, hook_request
@@ -316,12 +323,61 @@ async def test_a_body_that_stops_coming_is_answered_408_and_closed(
     assert "0.2 s" in outcome["issue"][0]["diagnostics"]
 
 
+class TrickledBody:
+    """A `receive` that delivers a byte every 50 ms, for ever: each wait is short, the body
+    never ends."""
+
+    async def __call__(self) -> dict:
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+
+async def test_a_body_that_trickles_past_the_deadline_is_408() -> None:
+    receive = deadline_receive(TrickledBody(), 0.3)
+    chunks = 0
+    with pytest.raises(BodyReadTimeout):
+        while True:
+            await receive()
+            chunks += 1
+    assert chunks >= 2
+
+
+async def test_a_wait_cancelled_for_another_reason_stays_cancelled() -> None:
+    receive = deadline_receive(StalledBody(b"{"), 30)
+    await receive()
+    task = asyncio.ensure_future(receive())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_after_the_body_waiting_for_the_disconnect_is_not_bounded() -> None:
+    messages = [
+        {"type": "http.request", "body": b"{}", "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict:
+        if len(messages) == 1:
+            await asyncio.sleep(0.3)  # the client goes away after the deadline
+        return messages.pop(0)
+
+    bounded = deadline_receive(receive, 0.1)
+    assert (await bounded())["body"] == b"{}"
+    assert (await bounded())["type"] == "http.disconnect"
+
+
 # --- against a real `serve` ---------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    env = {"MSCDS_BODY_READ_TIMEOUT_S": "1", "MSCDS_HEADER_READ_TIMEOUT_S": "1"}
+    env = {
+        "MSCDS_BODY_READ_TIMEOUT_S": "1",
+        "MSCDS_HEADER_READ_TIMEOUT_S": "1",
+        "MSCDS_SHUTDOWN_DELAY_S": "0",
+    }
     with ServerProcess(tmp_path_factory.mktemp("slow-clients"), env=env) as running:
         yield running
 
@@ -362,3 +418,30 @@ def test_serve_closes_a_connection_whose_headers_do_not_come(
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         assert read_until_closed(sock).startswith(b"HTTP/1.1 200 ")
+
+
+def test_the_header_deadline_is_the_apps_setting_under_uvicorns_wrappers(
+    settings: Settings,
+) -> None:
+    app = create_app(settings.model_copy(update={"header_read_timeout_s": 3.5}))
+    config = uvicorn.Config(app, http=HTTP_PROTOCOL, proxy_headers=True, log_config=None)
+    config.load()
+    assert config.loaded_app is not app  # wrapped (proxy headers)
+    assert header_read_timeout(config) == 3.5
+    assert config.http_protocol_class.__name__ == "HeaderDeadline"
+
+
+def test_serve_runs_uvicorn_with_the_slow_client_deadlines(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from service import cli, shutdown
+
+    ran: dict[str, Any] = {}
+    monkeypatch.setattr(shutdown, "run", lambda app, **kwargs: ran.update(kwargs, app=app))
+    monkeypatch.setenv("MSCDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MSCDS_AUTH", "off")
+    monkeypatch.setenv("MSCDS_HEADER_READ_TIMEOUT_S", "4")
+    assert cli.main(["serve", "--port", "8765"]) == 0
+    assert ran["http"] == "service.slow_clients:HeaderDeadline"
+    assert ran["timeout_keep_alive"] == 5
+    assert ran["app"].state.settings.header_read_timeout_s == 4
