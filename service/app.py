@@ -31,7 +31,7 @@ from service.feedback_store import FeedbackStore, StoreUnavailable
 from service.fhir import FhirClient
 from service.governance import Governance
 from service.hooks import parse_body, validate
-from service.logs import configure, log_event, log_refusal, where_it_failed
+from service.logs import configure, flush_refusals, log_event, log_refusal, where_it_failed
 from service.openapi import install_openapi
 from service.outcome import HTTPProblem, private_response, problem_response
 from service.prefetch import PrefetchUnavailable
@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield
             finally:
                 app.state.ready = False
+                flush_refusals()  # what the last second held back, before the process ends
                 if app.state.verifier is not None:
                     await app.state.verifier.close()
                 await app.state.governance.close()

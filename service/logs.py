@@ -215,6 +215,11 @@ class LineBudget:
 refusals = LineBudget()
 
 
+def flush_refusals() -> None:
+    """Report every count held back, whether or not its second is over (at shutdown)."""
+    refusals.flush(float("inf"))
+
+
 def caller_value(value: object) -> object:
     """A value the caller chose, cut to CALLER_VALUE_CHARS (numbers and None as they are)."""
     if value is None or isinstance(value, bool | int | float):

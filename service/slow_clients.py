@@ -56,9 +56,9 @@ class _BodyWaits:
     """The body reads of one event loop that are waiting in `receive`, and one checker task
     that cancels the wait of any read past its deadline.
 
-    A timer per read (`asyncio.timeout`) would cost more than the rest of the fast path's
-    handling; here a body that is there at once (almost every hook call) costs a set insertion
-    and removal, and the checker runs only while some read really waits.
+    A timer per read (`asyncio.timeout`) would be scheduled and cancelled on every hook call;
+    here a body that is there at once (almost every hook call) costs a set insertion and removal,
+    and the checker runs only while some read really waits.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
