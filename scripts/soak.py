@@ -148,7 +148,8 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="mscds-soak-") as tmp:
-        server = ServerProcess(Path(tmp)).start()
+        # One client sends all the feedback: a soak of the service, not of its rate limit.
+        server = ServerProcess(Path(tmp), env={"MSCDS_FEEDBACK_RATE": "0"}).start()
         try:
             windows = asyncio.run(soak(server.url, server, args.seconds, args.rate, args.window))
             alive = server.process is not None and server.process.poll() is None

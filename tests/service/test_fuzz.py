@@ -104,6 +104,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         fhir_servers=(FHIR_BASE,),
         fhir_timeout_s=2.0,
         log_level="ERROR",
+        feedback_rate=0,  # every example comes from one client: fuzzing, not the rate limit
     )
     with respx.mock(assert_all_called=False) as router:
         router.route(host="ehr.example.org").mock(side_effect=_fhir_answer)
