@@ -65,6 +65,7 @@ class _BodyWaits:
         self.loop = loop
         self.waiting: set[_BodyWait] = set()
         self.checking = False
+        self._checker: asyncio.Task[None] | None = None  # held: the loop keeps only a weak one
 
     def add(self, wait: _BodyWait) -> None:
         self.waiting.add(wait)
@@ -74,7 +75,7 @@ class _BodyWaits:
 
     def _start(self) -> None:
         if self.waiting:
-            self.loop.create_task(self._check())
+            self._checker = self.loop.create_task(self._check())
         else:
             self.checking = False
 
