@@ -57,6 +57,15 @@ issuance_table = Table(
 )
 
 MAX_BUFFERED = 50_000
+_FIELDS = (
+    "card_uuid",
+    "kind",
+    "indicator",
+    "service_id",
+    "hook_instance",
+    "issued_at",
+    "suppressed",
+)
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -91,7 +100,7 @@ class IssuanceLedger:
         self.max_buffered = max_buffered
         self.dropped = 0
         self._clock = clock
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: list[tuple[Any, ...]] = []
 
     @classmethod
     async def open(cls, engine: AsyncEngine, **options: Any) -> IssuanceLedger:
@@ -111,21 +120,23 @@ class IssuanceLedger:
         """Buffer one row per card; written by the next `flush`."""
         when = at or self._clock()
         instance = hook_instance_key(hook_instance)
+        buffer = self._buffer
         for hidden, cards in ((False, shown), (True, suppressed)):
             for card in cards:
-                if len(self._buffer) >= self.max_buffered:
+                if len(buffer) >= self.max_buffered:
                     self.dropped += 1
                     continue
-                self._buffer.append(
-                    {
-                        "card_uuid": str(card.uuid),
-                        "kind": card_kind(card),
-                        "indicator": card.indicator,
-                        "service_id": service_id,
-                        "hook_instance": instance,
-                        "issued_at": when,
-                        "suppressed": hidden,
-                    }
+                # a tuple of plain values: the collector stops tracking it
+                buffer.append(
+                    (
+                        str(card.uuid),
+                        card_kind(card),
+                        card.indicator,
+                        service_id,
+                        instance,
+                        when,
+                        hidden,
+                    )
                 )
 
     @property
@@ -139,7 +150,8 @@ class IssuanceLedger:
             return 0
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(insert(issuance_table), rows)
+                values = [dict(zip(_FIELDS, row, strict=True)) for row in rows]
+                await conn.execute(insert(issuance_table), values)
         except (SQLAlchemyError, OSError):
             room = max(0, self.max_buffered - len(self._buffer))
             self.dropped += max(0, len(rows) - room)

@@ -23,14 +23,14 @@ ACCEPTED = ("#1f4e79", "")
 OVERRIDDEN = ("#e07b39", "///")
 NO_RESPONSE = ("#d9d9d9", "")
 REASON_STYLES = (
-    ("#1f4e79", ""),
-    ("#e07b39", "///"),
-    ("#6a9fd4", ".."),
-    ("#7f3b08", ""),
-    ("#b8d5ee", "\\\\\\"),
-    ("#fdb863", "xx"),
-    ("#4d4d4d", ""),
-    ("#f7f7f7", "--"),
+    ("#3b0f70", ""),
+    ("#8c2981", "///"),
+    ("#de4968", ""),
+    ("#fe9f6d", "\\\\\\"),
+    ("#fcfdbf", "xx"),
+    ("#2d708e", ".."),
+    ("#525252", ""),
+    ("#e5e5e5", "--"),
 )
 LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 MARKERS = ("o", "s", "^", "D", "v")
@@ -44,12 +44,14 @@ p.meta { color: #444; margin-top: 0; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #999; padding: 0.25rem 0.45rem; vertical-align: top; }
 th { background: #eee; text-align: left; } td.n { text-align: right; white-space: nowrap; }
+td.reasons { min-width: 14em; }
 tr.total td { font-weight: bold; border-top: 2px solid #333; }
 figure { margin: 1rem 0 1.5rem; break-inside: avoid; page-break-inside: avoid; }
 figcaption { font-size: 0.9rem; color: #333; margin-top: 0.3rem; }
 svg { max-width: 100%; height: auto; display: block; }
 form { margin: 0.5rem 0 1rem; } dt { font-weight: bold; } dd { margin: 0 0 0.4rem 1.2rem; }
 @media print { form, .screen { display: none; } body { margin: 0; max-width: none; }
+  table { font-size: 8.5pt; }
   h2 { break-after: avoid; page-break-after: avoid; } tr { break-inside: avoid; } }
 """
 
@@ -79,8 +81,8 @@ def render(report: Report, *, page_controls: bool = True) -> str:
             '<button type="submit">Show</button> '
             f'<a href="report.csv{query}">Download CSV</a></form>'
         )
-    if not report.kinds:
-        parts.append("<p>No cards and no feedback were recorded in this period.</p>")
+    if not any(c.shown for c in report.kinds):
+        parts.append("<p>No cards were shown in this period.</p>")
     else:
         parts += _figures(report)
     parts += _table(report)
@@ -94,7 +96,7 @@ def _e(text: object) -> str:
 
 
 def _figures(report: Report) -> list[str]:
-    kinds = report.kinds[:MAX_KINDS]
+    kinds = [c for c in report.kinds if c.shown][:MAX_KINDS]  # rates need cards shown
     out = [
         "<h2>How each card kind is received</h2>",
         _figure(
@@ -104,7 +106,7 @@ def _figures(report: Report) -> list[str]:
             "reword or retire.",
         ),
     ]
-    overridden = [c for c in kinds if c.overridden]
+    overridden = [c for c in report.kinds if c.overridden][:MAX_KINDS]
     if overridden:
         out += [
             "<h2>Why cards are overridden</h2>",
@@ -158,7 +160,7 @@ def _row(c: Counts, total: bool = False) -> str:
         f'<td class="n">{percent(c.acceptance_rate)}</td>',
         f'<td class="n">{percent(c.override_rate)}</td>',
         f'<td class="n">{c.suppressed:,}</td>',
-        f"<td>{_e(top_reasons(c))}</td>",
+        f'<td class="reasons">{_e(top_reasons(c))}</td>',
     ]
     return ('<tr class="total">' if total else "<tr>") + "".join(cells) + "</tr>"
 
@@ -307,7 +309,7 @@ def _trend_plot(report: Report) -> str:
             label=c.kind,
         )
     top.set_ylabel("cards per week", fontsize=8)
-    top.legend(ncols=2, fontsize=7.5, frameon=False, loc="upper left")
+    top.legend(fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     top.set_ylim(bottom=0)
     rates = [(t.acceptance_rate, t.override_rate) for t in totals]
     bottom.plot(
@@ -327,7 +329,7 @@ def _trend_plot(report: Report) -> str:
     )
     bottom.set_ylim(0, 1)
     bottom.set_yticks([0, 0.5, 1.0], ["0%", "50%", "100%"])
-    bottom.legend(ncols=2, fontsize=7.5, frameon=False, loc="upper left")
+    bottom.legend(fontsize=7.5, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     bottom.set_xticks(weeks, [w.strftime("%d %b %Y") for w in weeks], rotation=30, ha="right")
     if len(weeks) > 12:
         for i, label in enumerate(bottom.get_xticklabels()):

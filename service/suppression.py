@@ -15,6 +15,7 @@ replica receives is applied at once (`remember`). The view is bounded (`max_entr
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -34,26 +35,40 @@ REBUILD_S = 600.0
 OVERLAP_S = 60.0
 MAX_ENTRIES = 500_000
 _NEVER = (-math.inf, -math.inf)
+REBUILD_BATCH = 1000
 _COLUMNS = (
     feedback_table.c.card_uuid,
     feedback_table.c.outcome,
-    feedback_table.c.override_reason,
+    # the reason's coding read by the database: no JSON decoding here
+    feedback_table.c.override_reason[("reason", "system")].as_string(),
+    feedback_table.c.override_reason[("reason", "code")].as_string(),
     feedback_table.c.outcome_timestamp,
     feedback_table.c.received_at,
 )
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
 def _epoch(value: datetime) -> float:
     # SQLite gives back naive datetimes: they were written in UTC.
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return value.timestamp() if value.tzinfo else (value - _NAIVE_EPOCH).total_seconds()
+
+
+# decision -> (info, warning) snooze in seconds, from the table
+_PERIODS = {
+    decision: (
+        snooze.hide_days(decision, "info") * DAY_S,
+        snooze.hide_days(decision, "warning") * DAY_S,
+    )
+    for decision in snooze.TABLE
+}
 
 
 def hidden_until(decision: str, decided_at: float) -> tuple[float, float]:
     """(info, warning): until when a card of each indicator stays hidden after this decision."""
-    return (
-        decided_at + snooze.hide_days(decision, "info") * DAY_S,
-        decided_at + snooze.hide_days(decision, "warning") * DAY_S,
-    )
+    info, warning = _PERIODS.get(decision) or _PERIODS[snooze.DISMISSED]
+    return decided_at + info, decided_at + warning
 
 
 def decision_of_row(outcome: str, override_reason: Any) -> str:
@@ -91,6 +106,7 @@ class SuppressionView:
         self.max_entries = max_entries
         self.overflow = 0
         self._until: dict[str, tuple[float, float]] = {}
+        self._fresh: dict[str, tuple[float, float]] | None = None  # while rebuilding
         self._since: float | None = None  # rows received from then on are read next
         self._rebuilt_at = -math.inf
 
@@ -120,40 +136,57 @@ class SuppressionView:
 
     # --- keeping the mirror ----------------------------------------------------------------------
 
-    def apply(self, card_uuid: str, decision: str, decided_at: float, now: float) -> None:
+    def _put(
+        self,
+        target: dict[str, tuple[float, float]],
+        card_uuid: str,
+        decision: str,
+        decided_at: float,
+        now: float,
+    ) -> None:
         """Hide `card_uuid` as `decision` at `decided_at` says (the later end wins); a snooze
         already over at `now` is not kept."""
         info, warning = hidden_until(decision, decided_at)
         if info <= now and warning <= now:
             return
-        old = self._until.get(card_uuid)
+        old = target.get(card_uuid)
         if old is None:
-            if len(self._until) >= self.max_entries:
+            if len(target) >= self.max_entries:
                 self.overflow += 1
                 return
-            self._until[card_uuid] = (info, warning)
+            target[card_uuid] = (info, warning)
         elif info > old[0] or warning > old[1]:
-            self._until[card_uuid] = (max(info, old[0]), max(warning, old[1]))
+            target[card_uuid] = (max(info, old[0]), max(warning, old[1]))
 
     def remember(self, items: Iterable[FeedbackItem], received_at: datetime) -> None:
         """Apply feedback this replica has just stored, without waiting for the next refresh."""
         received = _epoch(received_at)
         now = self.clock()
+        targets = [self._until] if self._fresh is None else [self._until, self._fresh]
         for item in items:
             reason = item.overrideReason.reason if item.overrideReason else None
             decision = snooze.decision_of(
                 item.outcome, reason.system if reason else None, reason.code if reason else None
             )
-            self.apply(item.card, decision, min(_epoch(item.outcomeTimestamp), received), now)
+            decided = min(_epoch(item.outcomeTimestamp), received)
+            for target in targets:
+                self._put(target, item.card, decision, decided, now)
 
-    def _apply_rows(self, rows: Iterable[Any], now: float) -> None:
-        for card_uuid, outcome, override_reason, outcome_timestamp, received_at in rows:
+    def _apply_rows(
+        self, rows: Iterable[Any], now: float, target: dict[str, tuple[float, float]]
+    ) -> None:
+        for card_uuid, outcome, system, code, outcome_timestamp, received_at in rows:
             # A snooze runs from the decision, never from a time later than its arrival.
             decided = min(_epoch(outcome_timestamp), _epoch(received_at))
-            self.apply(card_uuid, decision_of_row(outcome, override_reason), decided, now)
+            decision = snooze.decision_of(outcome, system, code)
+            self._put(target, card_uuid, decision, decided, now)
 
     async def rebuild(self) -> None:
-        """Read every feedback row that can still hide a card, replacing the view."""
+        """Read every feedback row that can still hide a card into a new view, then use it.
+
+        Rows are read in batches with the event loop free in between, so hook calls go on
+        (with the old view) while a large table is read.
+        """
         started = self.clock()
         query = select(*_COLUMNS)
         horizon = _horizon_days()
@@ -162,14 +195,17 @@ class SuppressionView:
             query = query.where(
                 or_(feedback_table.c.received_at >= since, feedback_table.c.outcome == "accepted")
             )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        previous, self._until = self._until, {}
+        fresh: dict[str, tuple[float, float]] = {}
+        self._fresh = fresh  # feedback remembered meanwhile goes to both
         try:
-            self._apply_rows(rows, started)
-        except Exception:
-            self._until = previous
-            raise
+            async with self.engine.connect() as conn:
+                result = await conn.stream(query)
+                async for rows in result.partitions(REBUILD_BATCH):
+                    self._apply_rows(rows, started, fresh)
+                    await asyncio.sleep(0)
+        finally:
+            self._fresh = None
+        self._until = fresh
         self._since = started
         self._rebuilt_at = started
 
@@ -183,5 +219,5 @@ class SuppressionView:
         query = select(*_COLUMNS).where(feedback_table.c.received_at >= since)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        self._apply_rows(rows, started)
+        self._apply_rows(rows, started, self._until)
         self._since = started

@@ -152,7 +152,7 @@ async def test_the_page_is_self_contained(tmp_path: Path) -> None:
 
 def test_the_page_says_so_when_there_is_nothing(tmp_path: Path) -> None:
     page = report_html.render(report.Report(None, NOW, [], {}))
-    assert "No cards and no feedback" in page and "<svg" not in page
+    assert "No cards were shown" in page and "<svg" not in page
 
 
 def test_the_report_command_prints_and_writes_files(
