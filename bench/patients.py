@@ -271,7 +271,8 @@ def prefetch_for(
     """Each template key filled from the chart, as an EHR would: a read, or a searchset Bundle.
 
     Status parameters are deliberately not applied (many EHRs ignore them, and the classifier's
-    own status rules then do the work); code filters and `_count` are.
+    own status rules then do the work); code filters are, and `_count` on a sorted search (the
+    newest N). On an unsorted search `_count` is only a page size: the prefetch holds every page.
     """
     prefetch: dict[str, Any] = {}
     for key, template in templates.items():
@@ -287,7 +288,7 @@ def prefetch_for(
         params = parse_qsl(qs)
         found = [r for r in resources if r["resourceType"] == kind and _matches(r, params)]
         count = next((int(v) for k, v in params if k == "_count"), None)
-        if count is not None:
+        if count is not None and any(k == "_sort" for k, _ in params):
             found = found[:count]
         prefetch[key] = {
             "resourceType": "Bundle",

@@ -196,7 +196,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request.app.state.metrics.hook_call(
                 service_id, status, perf_counter() - started, fields
             )
-            log_event("hook", logging.INFO if status < 500 else logging.ERROR, **fields)
+            # A 412 is the FHIR server failing a call: its reasons are for whoever runs the service.
+            level = logging.ERROR if status >= 500 else logging.INFO
+            log_event("hook", logging.WARNING if status == 412 else level, **fields)
 
     app.add_route("/cds-services/{service_id}", call_service, methods=["POST"])
     if not settings.demo:  # demo mode checks the Host header of every call, in a layer

@@ -34,15 +34,32 @@ def _codes(codes: tuple[str, ...]) -> str:
     return ",".join(f"{LOINC}|{c}" for c in codes)
 
 
+# Search results per page. Servers left to their own default page at 20 (HAPI) or so, and a chart
+# with more diagnoses than that then needs `next` links, which a gateway in front of the server
+# may write on a base the service cannot use. 200 is the largest page HAPI serves unless
+# configured otherwise (Medplum allows 1,000); at MSCDS_FHIR_MAX_PAGES (20) that reads 4,000
+# resources per key, and a page of 200 Conditions or MedicationRequests is a few hundred kB, far
+# under MSCDS_FHIR_MAX_RESPONSE_BYTES (20 MB). Observations are asked newest first, 50 a page.
+PAGE_SIZE = 200
+OBSERVATION_PAGE_SIZE = 50
+
 PATIENT = "{{context.patientId}}"
 PREFETCH: dict[str, str] = {
     "patient": f"Patient/{PATIENT}",
-    "conditions": f"Condition?patient={PATIENT}",
-    "medicationRequests": f"MedicationRequest?patient={PATIENT}&status=active,on-hold",
-    "medicationStatements": f"MedicationStatement?patient={PATIENT}&status=active,intended",
-    "egfr": f"Observation?patient={PATIENT}&code={_codes(EGFR_LOINC)}&_sort=-date&_count=50",
+    "conditions": f"Condition?patient={PATIENT}&_count={PAGE_SIZE}",
+    "medicationRequests": (
+        f"MedicationRequest?patient={PATIENT}&status=active,on-hold&_count={PAGE_SIZE}"
+    ),
+    "medicationStatements": (
+        f"MedicationStatement?patient={PATIENT}&status=active,intended&_count={PAGE_SIZE}"
+    ),
+    "egfr": (
+        f"Observation?patient={PATIENT}&code={_codes(EGFR_LOINC)}"
+        f"&_sort=-date&_count={OBSERVATION_PAGE_SIZE}"
+    ),
     "painScores": (
-        f"Observation?patient={PATIENT}&code={_codes(PAIN_SCORE_LOINC)}&_sort=-date&_count=50"
+        f"Observation?patient={PATIENT}&code={_codes(PAIN_SCORE_LOINC)}"
+        f"&_sort=-date&_count={OBSERVATION_PAGE_SIZE}"
     ),
 }
 
@@ -121,19 +138,34 @@ def discovery_document() -> dict[str, Any]:
     return {"services": [s.discovery_entry() for s in SERVICES.values()]}
 
 
+# What a URL may carry as written (RFC 3986: unreserved, sub-delims, ':', '@', '/', '?'), and
+# '%' so that a template written already encoded stays as written. Everything else is
+# percent-encoded, the `|` of FHIR token searches (`code=http://loinc.org|98979-8`) first.
+_URL_SAFE = "-._~!$&'()*+,;=:@/?%"
+
+
 def fill_template(template: str, context: dict[str, Any]) -> str | None:
-    """Replace `{{context.x}}` tokens with URL-encoded context values; None if one is missing."""
-    out = template
-    while "{{" in out:
-        start = out.index("{{")
-        end = out.find("}}", start)
+    """The template as the service requests it: `{{context.x}}` tokens replaced with their
+    context values, each encoded whole, and the template's own text percent-encoded where a URL
+    may not carry it as written; None if a value is missing.
+
+    Discovery shows the templates as the spec writes them (`|` unencoded): the EHR fills and
+    encodes them itself (the Sandbox decodes each value, then encodes it).
+    """
+    out: list[str] = []
+    rest = template
+    while "{{" in rest:
+        start = rest.index("{{")
+        end = rest.find("}}", start)
         if end < 0:
             return None
-        token = out[start + 2 : end].strip()
+        token = rest[start + 2 : end].strip()
         value = (
             context.get(token.removeprefix("context.")) if token.startswith("context.") else None
         )
         if not isinstance(value, str | int) or value == "":
             return None
-        out = out[:start] + quote(str(value), safe="") + out[end + 2 :]
-    return out
+        out += (quote(rest[:start], safe=_URL_SAFE), quote(str(value), safe=""))
+        rest = rest[end + 2 :]
+    out.append(quote(rest, safe=_URL_SAFE))
+    return "".join(out)

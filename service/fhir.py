@@ -3,6 +3,11 @@
 Every fetch is bounded (time, bytes, pages), follows `next` links only on the server it started
 from, and never follows redirects, so a request cannot steer the service to another host. The
 access token goes only to that server and never appears in an error message or a log line.
+
+A server behind a gateway may write its `next` links on its own base (`http://internal:8080/fhir`)
+rather than the `fhirServer` the EHR gave: such a link is re-based onto `fhirServer` when the
+server has shown its own base (the `self` link of a page, compared with the URL that page was
+asked at) and the link lies below it; any other link on another base is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import httpx
 import msgspec
 import orjson
 
-from service.fhir_urls import same_server, unsafe_reason
+from service.fhir_urls import rebased, same_server, unsafe_reason
 
 _ERROR_SEVERITIES = {"error", "fatal", None}
 
@@ -70,12 +75,50 @@ def resources_of(value: Any) -> tuple[list[dict[str, Any]], str | None]:
 
 
 def next_link(bundle: dict[str, Any]) -> str | None:
+    return bundle_link(bundle, "next")
+
+
+def bundle_link(bundle: dict[str, Any], relation: str) -> str | None:
+    """The URL of the Bundle's first link with this relation (`next`, `self`), if any."""
     links = bundle.get("link")
     for link in links if isinstance(links, list) else ():
-        if isinstance(link, dict) and link.get("relation") == "next":
+        if isinstance(link, dict) and link.get("relation") == relation:
             url = link.get("url")
             return url if isinstance(url, str) and url else None
     return None
+
+
+def _path(url: str) -> bytes | None:
+    try:
+        return httpx.URL(url).raw_path.partition(b"?")[0].rstrip(b"/")
+    except (httpx.InvalidURL, ValueError):
+        return None
+
+
+def _with_path(url: str, path: bytes) -> str | None:
+    try:
+        return str(httpx.URL(url).copy_with(raw_path=path, fragment=None))
+    except (httpx.InvalidURL, ValueError, UnicodeError):
+        return None
+
+
+def own_base(self_url: str | None, asked: str, base: str) -> str | None:
+    """The server's own base, from the `self` link of the page the service asked for at `asked`
+    (a URL on `base`): what stands before the part of the path `asked` has below `base`.
+
+    `self` `http://internal:8080/fhir/Condition?patient=1` for `https://gw/fhir/Condition?...`
+    gives `http://internal:8080/fhir`; for a page asked at the base itself (HAPI's
+    `https://gw/fhir?_getpages=x`) the `self` link's whole path is the base.
+    """
+    if self_url is None:
+        return None
+    below, at, mine = _path(asked), _path(base), _path(self_url)
+    if below is None or at is None or mine is None or not below.startswith(at):
+        return None
+    tail = below[len(at) :]
+    if tail and not mine.endswith(tail):
+        return None
+    return _with_path(self_url, mine[: len(mine) - len(tail)])
 
 
 def _refusal(what: str, url: str) -> str:
@@ -84,6 +127,18 @@ def _refusal(what: str, url: str) -> str:
     if reason is not None:
         return f"{what} {reason}"
     return f"{what} points away from the FHIR server"
+
+
+def _on_base(url: str, base: str, own_bases: list[str]) -> str:
+    """`url` if it is on `base`, else re-based onto it from a base the server showed as its own;
+    FhirError if neither."""
+    if same_server(url, base):
+        return url
+    for own in own_bases:
+        moved = rebased(url, own, base)
+        if moved is not None:
+            return moved
+    raise FhirError(_refusal("a next link", url))
 
 
 class FhirClient:
@@ -109,21 +164,32 @@ class FhirClient:
         url = base.rstrip("/") + "/" + query.lstrip("/")
         if not same_server(url, base):  # a context value must not steer the request elsewhere
             raise FhirError(_refusal("a prefetch query", url))
+        kind = query.split("?", 1)[0].split("/", 1)[0]
         try:
             async with asyncio.timeout(self.timeout_s):
                 if "?" not in query:
-                    return await self._read(url, query.split("/", 1)[0], token)
+                    return await self._read(url, kind, token)
                 return await self._pages(base, url, token, [])
         except TimeoutError:
             raise FhirError(f"FHIR server did not answer within {self.timeout_s:g} s") from None
 
     async def follow(
-        self, base: str, url: str, token: str | None, have: list[dict[str, Any]]
+        self,
+        base: str,
+        url: str,
+        token: str | None,
+        have: list[dict[str, Any]],
+        *,
+        kind: str = "",
+        self_url: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Continue a paginated prefetch value from its `next` link."""
+        """Continue a paginated prefetch value of a `kind` search from its `next` link;
+        `self_url` is the value's `self` link, which may name the server's own base."""
+        asked = f"{base.rstrip('/')}/{kind}"
+        bases = [b for b in (own_base(self_url, asked, base),) if b]
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._pages(base, url, token, have)
+                return await self._pages(base, url, token, have, bases)
         except TimeoutError:
             raise FhirError(f"FHIR server did not answer within {self.timeout_s:g} s") from None
 
@@ -136,21 +202,31 @@ class FhirClient:
         return [body]
 
     async def _pages(
-        self, base: str, url: str, token: str | None, have: list[dict[str, Any]]
+        self,
+        base: str,
+        url: str,
+        token: str | None,
+        have: list[dict[str, Any]],
+        own_bases: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         resources = list(have)
+        bases = list(own_bases or ())  # the server's own bases its pages showed
         seen: set[str] = set()
         next_url: str | None = url
-        while next_url and next_url not in seen:  # a link back to a seen page ends the walk
-            if not same_server(next_url, base):  # checked before the token goes anywhere
-                raise FhirError(_refusal("a next link", next_url))
+        while next_url:
+            asked = _on_base(next_url, base, bases)  # checked before the token goes anywhere
+            if asked in seen:  # a link back to a seen page ends the walk
+                break
             if len(seen) >= self.max_pages:
                 raise FhirError(f"more than {self.max_pages} pages of search results")
-            seen.add(next_url)
-            page = await self._get(next_url, token)
+            seen.add(asked)
+            page = await self._get(asked, token)
             if page is None or page.get("resourceType") != "Bundle":
                 raise FhirError("a search did not return a Bundle")
             found, next_url = resources_of(page)
+            learned = own_base(bundle_link(page, "self"), asked, base)
+            if learned and learned not in bases:
+                bases.append(learned)
             resources.extend(found)
         return resources
 

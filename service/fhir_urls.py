@@ -1,5 +1,6 @@
 """Which URLs may carry a FHIR access token: one rule for the configured bases
-(`MSCDS_FHIR_SERVERS`), a hook's `fhirServer`, the queries built from it and every `next` link.
+(`MSCDS_FHIR_SERVERS`), a hook's `fhirServer`, the queries built from it and every `next` link,
+also one re-based from the server's own base onto `fhirServer` (`rebased`).
 
 A URL is compared with an allowed base only once it is plain that a server will read its path as
 written. Servers and URL parsers disagree about paths: Tomcat and Jetty (HAPI FHIR) read `..;`
@@ -105,6 +106,30 @@ def same_server(url: str, base: str) -> bool:
     path = sent.raw_path.partition(b"?")[0]
     prefix = allowed.raw_path.partition(b"?")[0].rstrip(b"/")
     return path == prefix or path.startswith(prefix + b"/")
+
+
+def rebased(url: str, own_base: str, base: str) -> str | None:
+    """`url`, a link the FHIR server wrote on `own_base` (its own idea of its base, behind a
+    gateway), moved onto `base`, the fhirServer the service may call; None if it cannot be.
+
+    `http://internal:8080/fhir/Condition?_getpages=x` on `http://internal:8080/fhir` becomes
+    `https://gw.example/fhir/Condition?_getpages=x` on `https://gw.example/fhir`. `url` must lie
+    at or below `own_base` (same scheme, host and port, path at a `/` boundary), and the result
+    must pass `same_server` with `base`: the request, and the token, go nowhere else.
+    """
+    if unsafe_reason(url) is not None or unsafe_reason(own_base) is not None:
+        return None
+    link, own = _sent(url), _sent(own_base)
+    if link is None or own is None or _origin(link) is None or _origin(link) != _origin(own):
+        return None
+    path = link.raw_path.partition(b"?")[0]
+    prefix = own.raw_path.partition(b"?")[0].rstrip(b"/")
+    if path != prefix and not path.startswith(prefix + b"/"):
+        return None
+    rest = path[len(prefix) :].decode("ascii")
+    query = link.query.decode("ascii")
+    moved = base.rstrip("/") + rest + (f"?{query}" if query else "")
+    return moved if same_server(moved, base) else None
 
 
 def check_base(url: str) -> str:

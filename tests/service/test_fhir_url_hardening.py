@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.config import ConfigError, Settings, load_settings
+from service.discovery import PAGE_SIZE
 from service.fhir import FhirClient, FhirError
 from service.fhir_urls import same_server, unsafe_reason
 from tests.fixtures.reliability.threaded import ThreadedServer
@@ -57,6 +58,7 @@ ESCAPES = [
     "/\uff0e\uff0e/admin",  # fullwidth full stops, which some servers fold to '..'
     "/%ef%bc%8e%ef%bc%8e/admin",
 ]
+FIRST_PAGE = f"/fhir/Condition?patient=pat-1&_count={PAGE_SIZE}"  # the template, filled
 CONTROLS = ["\t", "\r", "\n", "\x00", "\x01", "\x1b", "\x1f", "\x7f", "\r\nX-Injected: 1"]
 
 
@@ -244,7 +246,7 @@ def test_escaping_next_link_from_the_server_is_never_requested(
     assert response.status_code == 412
     assert "conditions: a next link" in _diagnostics(response)
     # the first page was asked for, with the token, under the base; the next link never
-    assert recorder.calls == [("/fhir/Condition?patient=pat-1", f"Bearer {TOKEN}")]
+    assert recorder.calls == [(FIRST_PAGE, f"Bearer {TOKEN}")]
 
 
 # --- what still works ---------------------------------------------------------------------------
@@ -274,7 +276,7 @@ def test_next_links_with_query_strings_are_followed(
     response = _call(api, fhir[1], _without("conditions"))
     assert response.status_code == 200, response.text
     assert recorder.calls == [
-        ("/fhir/Condition?patient=pat-1", f"Bearer {TOKEN}"),
+        (FIRST_PAGE, f"Bearer {TOKEN}"),
         ("/fhir" + next_path, f"Bearer {TOKEN}"),
     ]
     _assert_all_under_base(recorder)

@@ -7,6 +7,7 @@ import pytest
 import respx
 from fastapi.testclient import TestClient
 
+from service.discovery import PAGE_SIZE
 from tests.service.builders import (
     FHIR_BASE,
     LOW_BACK_PAIN,
@@ -170,7 +171,7 @@ def test_fetched_search_pages_until_no_next_link(
 def test_next_link_loop_ends_without_refetching(client: TestClient, fhir: respx.MockRouter) -> None:
     prefetch = full_prefetch()
     del prefetch["conditions"]
-    loop = f"{FHIR_BASE}/Condition?patient={PATIENT_ID}"
+    loop = f"{FHIR_BASE}/Condition?patient={PATIENT_ID}&_count={PAGE_SIZE}"  # the first page
     fhir.get("/Condition").respond(
         json=bundle(MS, LOW_BACK_PAIN, link=[{"relation": "next", "url": loop}])
     )
