@@ -58,7 +58,13 @@ def test_a_server_record_is_a_json_line_without_its_exception_text() -> None:
 
 @pytest.fixture
 def server_lines() -> Iterator[io.StringIO]:
-    """What the handler `configure` put on uvicorn's loggers writes."""
+    """What the handler `configure` put on uvicorn's loggers writes. (Other tests run uvicorn in
+    this process, which sets "uvicorn.error"'s level as they ask: it is reset here, as `serve`
+    leaves it.)"""
+    error = logging.getLogger("uvicorn.error")
+    saved = error.level, error.propagate, error.disabled
+    error.setLevel(logging.NOTSET)
+    error.propagate, error.disabled = True, False
     logs.configure("INFO")
     (handler,) = [h for h in logging.getLogger(SERVER_LOGGER).handlers if isinstance(h, JsonLines)]
     written = io.StringIO()
@@ -67,6 +73,8 @@ def server_lines() -> Iterator[io.StringIO]:
         yield written
     finally:
         handler.setStream(previous)
+        error.setLevel(saved[0])
+        error.propagate, error.disabled = saved[1], saved[2]
 
 
 def test_uvicorn_loggers_write_json_lines(server_lines: io.StringIO) -> None:
