@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cards.model import Action, Card
+from service import api_docs
 from service.discovery import SERVICES, ServiceDefinition
 from service.protocol import CONTEXT_MODELS, FeedbackRequest, HookRequest
 
@@ -117,7 +118,8 @@ _ERRORS = {
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Make `app.openapi()` (and /openapi.json, /docs) describe the real bodies."""
+    """Make `app.openapi()` (and /openapi.json, /docs) describe the real bodies, and serve the
+    documentation pages with their assets from the service itself (`service.api_docs`)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -134,6 +136,7 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    api_docs.install(app)  # /docs and /redoc without a CDN
 
 
 def describe(document: dict[str, Any], *, jwt: bool) -> dict[str, Any]:
