@@ -8,10 +8,10 @@ draft, focused or not, counts as co-ordered for interactions.
 An order set of thousands of drafts must not make thousands of cards: past
 `MAX_CARDS_PER_KIND` cards of one kind, the most severe are shown (the first drafts first) and
 the rest are folded into one card of that kind that says how many more drafts raise the same
-concern. Drafts alike (`_likeness`: the same drug, dosage, kinds and reasons) earn cards of the
-same kinds and indicators, so once `_BUILT_PER_LIKENESS` of them have been checked, a further
-one is only counted: its cards could only be folded (that many alike drafts come first with cards
-as severe). A folded card costs no more than its line on the folded card.
+concern. Drafts alike (`_likeness`: the same drug, daily dose, kinds and reasons) earn cards of
+the same kinds and indicators, so once `_BUILT_PER_LIKENESS` of them have been checked, a
+further one is only counted: its cards could only be folded (that many alike drafts come first,
+with cards as severe). A folded card costs no more than its line on the folded card.
 """
 
 from __future__ import annotations
@@ -119,12 +119,10 @@ def _rules(ctx: Context, order: DraftOrder) -> list[Draft]:
     return drafts
 
 
-def _likeness(ctx: Context, order: DraftOrder) -> tuple | None:
-    """What the rules read of an order besides its name and reference (None: not comparable)."""
+def _likeness(ctx: Context, order: DraftOrder) -> tuple:
+    """What the rules read of an order besides its name and reference."""
     m = order.medication
     shape = ctx.index.shape(m) if m is not None else ()
-    if shape is None:
-        return None
     return (order.resource_type, bool(order.id), order.kinds, order.reason_concepts, shape)
 
 

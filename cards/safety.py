@@ -116,35 +116,32 @@ class MedIndex:
         return () if at is None or (ingredients and at == {ingredients}) else (resource,)
 
     def dose(self, med: Medication) -> DailyDose | None:
-        """`dose_of(med)`, worked out once per call for each product and dosage: an order set
-        repeats a few of them many times, and each draft's dose is read by every check that adds
-        it up."""
-        written = _dosage(med)
-        if written is None:
+        """`dose_of(med)`, worked out once per call for each product and dosage (an order set
+        repeats a few of them many times)."""
+        if not med.dosage:
+            return None
+        try:
+            written = orjson.dumps(med.dosage)
+        except TypeError:  # not JSON as read: worked out each time
             return dose_of(med)
         key = ("dose", med.product, med.ingredients, med.dose_form, written)
         if key not in self.memo:
-            self.memo[key] = dose_of(med) if written else None
+            self.memo[key] = dose_of(med)
         return self.memo[key]  # type: ignore[return-value]
 
-    def shape(self, med: Medication) -> tuple | None:
-        """What the checks of `med` against this index read of it, as a key (None when its
-        dosage cannot be compared): two drafts of one shape have the same concerns."""
-        written = _dosage(med)
-        if written is None:
-            return None
-        own = self.own(med.ingredients, med.resource)
-        return (med.ingredients, med.classes, med.route, med.product, med.dose_form, own, written)
-
-
-def _dosage(med: Medication) -> bytes | None:
-    """The medication's dosage as JSON (b"" for none; None when it is not JSON as read)."""
-    if not med.dosage:
-        return b""
-    try:
-        return orjson.dumps(med.dosage)
-    except TypeError:
-        return None
+    def shape(self, med: Medication) -> tuple:
+        """What the checks of `med` against this index read of it, as a key: its drug, route,
+        reference (where another drug shares it) and daily dose, not the words that gave the
+        dose. Drafts of one shape have the same concerns."""
+        key = ("shape", id(med))
+        found = self.memo.get(key)
+        if found is None or found[0] is not med:  # type: ignore[index]
+            daily = self.dose(med)
+            dose = None if daily is None else (tuple(daily.mg.items()), daily.how)
+            own = self.own(med.ingredients, med.resource)
+            shape = (med.ingredients, med.classes, med.route, bool(med.dosage), own, dose)
+            found = self.memo[key] = (med, shape)
+        return found[1]  # type: ignore[index]
 
 
 def index_of(p: PainProfile) -> MedIndex:
@@ -159,12 +156,8 @@ def interactions(drug: Drug, others: MedIndex, without: Medication | None = None
     """Every interaction row between `drug` and a medication of `others` (`without` one of
     them: what stays once that order is removed), either way round; worked out once per drug
     and call."""
-    key = (
-        "interactions",
-        drug.ingredients,
-        drug.classes,
-        *others.own(drug.ingredients, drug.resource),
-    )
+    own = others.own(drug.ingredients, drug.resource)
+    key = ("interactions", drug.ingredients, drug.classes, own)
     found = others.memo.get(key)
     if found is None:
         found = others.memo[key] = _interactions(drug, others)
@@ -358,17 +351,13 @@ def dose_problems(
         pool = _pool(ingredient, med, others)
         daily = others.dose(med)
         own = daily is not None and ingredient in daily.mg
-        sources = [(med, daily.mg[ingredient], daily.how)] if daily is not None and own else []
-        sources += pool.sources
+        sources = [(med, daily.mg[ingredient], daily.how), *pool.sources] if own else []
         total = sum(mg for _, mg, _ in sources)
         if pool.unlisted:
             total += pool.unlisted_mg
         if own and total > limit.max_mg:
-            problems.append(
-                DoseProblem(
-                    ingredient, total, limit, tuple(sources), pool.unlisted, pool.unlisted_mg
-                )
-            )
+            found = (ingredient, total, limit, tuple(sources), pool.unlisted, pool.unlisted_mg)
+            problems.append(DoseProblem(*found))
         elif pool.also and (pool.untold or not own):
             what = ", ".join(dict.fromkeys(m.display for m in pool.also))
             text = CONCERNS["cumulative"].format(
@@ -383,7 +372,7 @@ def _pool(ingredient: str, med: Medication, others: MedIndex) -> _Pool:
     """Every other source of `ingredient` in `others`: another product with it adds to the
     total; the same product again is a renewal or a dose change, which replaces the active one
     rather than adding to it."""
-    key = ("pool", ingredient, med.ingredients, *others.own(med.ingredients, med.resource))
+    key = ("pool", ingredient, med.ingredients, others.own(med.ingredients, med.resource))
     found = others.memo.get(key)
     if found is not None:
         return found  # type: ignore[return-value]

@@ -95,11 +95,8 @@ def med(o: DraftOrder) -> Medication | None:
 def concerns(ctx: Context, m: Medication) -> list[safety.Concern]:
     """State, interaction and cumulative-dose concerns of an order, contraindicated pairs left
     to their own critical card; worked out once per call for each shape of order (the same drug
-    and dosage), so the list is shared: read it, do not change it."""
-    shape = ctx.index.shape(m)
-    if shape is None:
-        return _concerns(ctx, m)
-    key = (concerns, shape)
+    and daily dose), so the list is shared: read it, do not change it."""
+    key = (concerns, ctx.index.shape(m))
     found = ctx.index.memo.get(key)
     if found is None:
         found = ctx.index.memo[key] = _concerns(ctx, m)
