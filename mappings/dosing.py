@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from mappings.profile import DailyDose, Medication
+from mappings.text import bounded_text
 
 __all__ = ["DailyDose", "Strength", "daily_dose", "dose_of", "parse_strengths"]
 
@@ -83,7 +84,7 @@ def parse_strengths(product_name: str, ingredients: Sequence[str]) -> dict[str, 
     """
     if not isinstance(product_name, str):
         return {}
-    names, name = _names(ingredients), product_name[: 2 * _MAX_TEXT]
+    names, name = _names(ingredients), bounded_text(product_name, 2 * _MAX_TEXT)
     parts = _PACK_PART.findall(name) if name.lstrip().startswith("{") else [name.split("[")[0]]
     found: dict[str, Strength] = {}
     unclear: set[str] = set()
@@ -251,7 +252,7 @@ def _read_text(text: Any, st: Mapping[str, Strength], ings: list[str]):
     None; _UNCLEAR when it names a dose but which is unclear (two doses, a dose without unit)."""
     if not isinstance(text, str):
         return None
-    tok = _TOKEN.findall(text[:_MAX_TEXT].lower())
+    tok = _TOKEN.findall(bounded_text(text, _MAX_TEXT).lower())
     size, tok = len(tok), [*tok, *[""] * 12]  # padding: look-aheads need no bounds checks
     amounts, dailies, freqs, slots, stated = [], [], [], set(), False
     i, last_end, last_max, max_daily = 0, -1, -9, -9

@@ -189,10 +189,16 @@ def reference_of(resource: dict[str, Any]) -> str:
     return f"{kind}/{rid}"
 
 
+# References up to this long are remembered (4,096 of them): a caller's long string is not kept.
+_REMEMBER_REFERENCE_UP_TO = 256
+
+
 def split_reference(reference: Any) -> tuple[str | None, str | None]:
     """("Medication", "123") from "Medication/123", a full URL, or ".../_history/2"."""
     if not isinstance(reference, str) or "/" not in reference:
         return None, None
+    if len(reference) > _REMEMBER_REFERENCE_UP_TO:
+        return _split_reference.__wrapped__(reference)
     return _split_reference(reference)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from mappings.datafile import require, reviewed, source_line
 from mappings.datafile import rows as read_rows
 from mappings.errors import DataError
+from mappings.memo import Memo
 from mappings.text import PhraseError, compile_phrase
 
 SEVERITIES = ("contraindicated", "avoid", "caution")
@@ -26,10 +27,12 @@ ROUTE_KINDS = frozenset({"dose_form", "route_code", "word"})
 NAMED_STATES = frozenset({"pregnant", "lactating", "dialysis", "adult"})
 # The cards that report a contraindicated pair (the `card` column); a test checks each exists.
 INTERACTION_CARDS = frozenset({"tizanidine-interaction", "drug-interaction"})
+_UNKNOWN = object()
 _MEASURED = re.compile(r"^(age|egfr|pregnancy_weeks)(<|>=)(\d+(?:\.\d+)?)$")
 # Only this much of any one text is read for route words: a drug's name is short.
 _MAX_TEXT = 500
-_MAX_REMEMBERED = 10_000  # answers kept per table (rows per drug, routes per drug text)
+_MAX_REMEMBERED = 10_000  # rows per drug kept (drugs come from the tables: few distinct ones)
+_ROUTES_BYTES = 1024 * 1024  # routes per drug text: keyed on the texts a caller sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +171,9 @@ class Knowledge:
     _limits: dict[str, list[DoseLimit]] = field(default_factory=dict)
     _for: dict[tuple, list | dict] = field(default_factory=dict)  # rows per drug, as asked
     classes_of: Mapping[str, frozenset[str]] = field(default_factory=dict)  # ingredient -> classes
-    _routes_said: dict[tuple, str | None] = field(default_factory=dict)
+    _routes_said: Memo[tuple, str | None] = field(
+        default_factory=lambda: Memo(max_bytes=_ROUTES_BYTES, max_key_chars=_MAX_TEXT)
+    )
 
     def index(self) -> None:
         """Index the rows by the drug they name, so a check reads only the rows of its drug."""
@@ -206,14 +211,11 @@ class Knowledge:
         """
         texts = tuple(texts)
         key = (texts, tuple(ingredients))
-        try:
-            return self._routes_said[key]
-        except KeyError:
-            pass
-        found = self._route_of_words(texts, ingredients)
-        if sum(len(t) for t in texts) <= _MAX_TEXT and len(self._routes_said) < _MAX_REMEMBERED:
-            self._routes_said[key] = found
-        return found
+        found = self._routes_said.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._route_of_words(texts, ingredients)
+            self._routes_said.remember(key, found)
+        return found  # type: ignore[return-value]
 
     def _route_of_words(self, texts: tuple[str, ...], ingredients: Sequence[str]) -> str | None:
         generic: str | None = None

@@ -25,7 +25,7 @@ from mappings.terminology import (
     Terminology,
     normalise_code,
 )
-from mappings.text import PhraseError, TextMatcher, compile_phrase, split_phrases
+from mappings.text import NameFinder, PhraseError, TextMatcher, compile_phrase, split_phrases
 
 DATA_DIR = Path(__file__).parent / "data"
 DATA_DIR_ENV = "MAPPINGS_DATA_DIR"  # overrides DATA_DIR (tests, local deployments)
@@ -277,9 +277,7 @@ def _index_drug_names(term: Terminology, synonyms: dict[str, list[str]]) -> None
                 if part in names and part != name:
                     found.update(names[part])
     term.drug_name_ingredients = {k: tuple(sorted(v)) for k, v in names.items()}
-    ordered = sorted(names, key=len, reverse=True)
-    body = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in ordered)
-    term.drug_names = re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
+    term.drug_names = NameFinder(names)
     _complete_combinations(term)
 
 

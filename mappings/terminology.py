@@ -6,16 +6,19 @@ instance is shared by every request.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from mappings.knowledge import Knowledge
-from mappings.text import TextMatcher
+from mappings.memo import Memo
+from mappings.text import REMEMBER_TEXT_UP_TO, NameFinder, TextMatcher, bounded_text
 
-_MAX_REMEMBERED = 50_000  # answers kept by `Terminology.lookup` and by `drug_mentions`
-_REMEMBER_TEXT_UP_TO = 500  # characters: longer (free) text is scanned every time
+# Bytes of answers kept by `Terminology.lookup` (codes as a caller wrote them) and by
+# `drug_mentions` (drug texts): both are keyed on what callers send.
+_LOOKUPS_BYTES = 4 * 1024 * 1024
+_DRUG_MENTIONS_BYTES = 2 * 1024 * 1024
+_UNKNOWN = object()
 
 
 def normalise_code(code: str) -> str:
@@ -93,12 +96,17 @@ class Terminology:
     product_routes: dict[str, str] = field(default_factory=dict)  # rxcui -> systemic/local/...
     knowledge: Knowledge = field(default_factory=Knowledge)
     ingredient_classes: dict[str, frozenset[str]] = field(default_factory=dict)
-    drug_names: re.Pattern[str] | None = None
+    drug_names: NameFinder | None = None
     drug_name_ingredients: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    _lookups: dict[tuple[str, str], CodeEntry | None] = field(default_factory=dict, repr=False)
+    _lookups: Memo[tuple[str, str], CodeEntry | None] = field(
+        default_factory=lambda: Memo(max_bytes=_LOOKUPS_BYTES, max_key_chars=300), repr=False
+    )
     _system_urls: dict[str, str | None] = field(default_factory=dict, repr=False)
-    _drug_mentions: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(
-        default_factory=dict, repr=False
+    _drug_mentions: Memo[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(
+        default_factory=lambda: Memo(
+            max_bytes=_DRUG_MENTIONS_BYTES, max_key_chars=REMEMBER_TEXT_UP_TO
+        ),
+        repr=False,
     )
 
     def system_url(self, system: object) -> str | None:
@@ -122,26 +130,23 @@ class Terminology:
         hundred codes, and one dict hit replaces normalising the system and code and walking the
         ICD-10-CM prefix lengths.
         """
-        # Only codes of sensible length are remembered: request data must not grow the memo.
+        # Only codes of sensible length are remembered, and only so many bytes of them: request
+        # data must not grow the memo.
         if system.__class__ is str and code.__class__ is str:
             key = (system, code)
-            try:
-                return self._lookups[key]
-            except KeyError:
-                pass
+            found = self._lookups.get(key, _UNKNOWN)
+            if found is not _UNKNOWN:
+                return found  # type: ignore[return-value]
             found = self._lookup(system, code)
-            if len(system) + len(code) > 300:
-                return found
-            if len(self._lookups) < _MAX_REMEMBERED:
-                self._lookups[key] = found
+            self._lookups.remember(key, found)
             return found
         return self._lookup(system, code)
 
     def drug_mentions(self, text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """(the words, their ingredients) for each drug name found in `text`, in order.
 
-        The names form one large alternation (tens of microseconds per text); a chart's drug
-        texts repeat from call to call, so answers for texts of sensible length are remembered.
+        Reads `bounded_text(text)`. A chart's drug texts repeat from call to call, so answers
+        for short texts are remembered.
         """
         found = self._drug_mentions.get(text)
         if found is not None:
@@ -150,10 +155,9 @@ class Terminology:
             return ()
         found = tuple(
             (hit.group(0), self.drug_name_ingredients.get(hit.group(0).lower(), ()))
-            for hit in self.drug_names.finditer(text)
+            for hit in self.drug_names.finditer(bounded_text(text))
         )
-        if len(text) <= _REMEMBER_TEXT_UP_TO and len(self._drug_mentions) < _MAX_REMEMBERED:
-            self._drug_mentions[text] = found
+        self._drug_mentions.remember(text, found)
         return found
 
     def _lookup(self, system: object, code: object) -> CodeEntry | None:

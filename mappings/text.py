@@ -3,17 +3,36 @@
 Phrases are written for informaticists, not as regular expressions: words separated by spaces,
 `..` for "up to three words in between", a trailing `*` for "any word ending", hyphens optional
 ("X-ray" also matches "xray" and "x ray"). A word in capitals (MS, CBT, HIV) matches
-case-sensitively, so acronyms do not fire on ordinary words. Each concept compiles to one regex,
-and a cheap word-set check picks the few concepts worth searching, which keeps uncoded text fast.
+case-sensitively, so acronyms do not fire on ordinary words. Each concept compiles to one regex.
+
+Free text is caller data of any size, so it is read in time linear in its length, and only so
+much of it: the first `MAX_TEXT_CHARS` characters of any one text (`bounded_text`). Each word of
+the text is looked up in a dictionary of the words phrases begin with, and a concept's regex is
+tried only where one of its phrases can begin, rather than run over the whole text once per
+concept. Drug names (`NameFinder`) are found the same way.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
-_WORD = re.compile(r"[a-z0-9]+")
+from mappings.memo import Memo
+
+# Characters read of any one free text. What decides a concept or names a drug is short: the
+# longest RxNorm product name is under 400 characters and a condition's text is a phrase or
+# two; four thousand characters is a page of notes, and reading no further bounds the cost of
+# any one text whatever its size.
+MAX_TEXT_CHARS = 4_096
+# Texts up to this long have their answers remembered (a chart's texts repeat from call to
+# call); longer free text is read each time and never kept.
+REMEMBER_TEXT_UP_TO = 256
+_REMEMBERED_BYTES = 2 * 1024 * 1024  # per matcher
+
+_RUN = re.compile(r"\w+")
+_NON_SPACE = re.compile(r"\S*")
 _GAP = r"(?:\W+\w+){0,3}\W+"
 _SEP = r"\W+"
 # Words that, shortly before a match, say the finding is absent or to be avoided.
@@ -24,10 +43,37 @@ _NEGATION = re.compile(
 )
 _CLAUSE_END = re.compile(r"[.;:,!?()\n]")
 _LOOKBEHIND_CHARS = 40
+# The letters that equal an ASCII letter only under the regex engine's IGNORECASE (dotted and
+# dotless i, long s, the kelvin sign): `fold` writes them as that letter.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 
 
 class PhraseError(ValueError):
     """A phrase that cannot be compiled (empty, or `..` in the wrong place)."""
+
+
+def bounded_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """The part of `text` that is read: all of it up to `limit` characters, else its first
+    `limit` characters up to the last white space, so that no word or number is cut in two (a
+    cut one could read as another: "ibuprofenamide", "1,000 mg"); a text without white space is
+    cut at the end of a word."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if text[limit].isspace():
+        return head
+    backwards = head[::-1]
+    token = _NON_SPACE.match(backwards)  # the end of the token the limit falls in
+    cut = token.end() if token else 0
+    if cut == limit:
+        word = _RUN.match(backwards) if _RUN.match(text, limit) else None
+        cut = word.end() if word else 0
+    return head[: limit - cut]
+
+
+def fold(text: str) -> str:
+    """`text` in lower case as IGNORECASE compares it to ASCII phrases, every offset kept."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
 def _word_regex(word: str) -> str:
@@ -50,6 +96,8 @@ def compile_phrase(phrase: str) -> str:
     words = phrase.split()
     if not words or words[0] == ".." or words[-1] == "..":
         raise PhraseError(f"bad phrase {phrase!r}")
+    if _RUN.match(words[0]) is None:  # matches are looked for where a word begins
+        raise PhraseError(f"a phrase must begin with a letter or a digit: {phrase!r}")
     out: list[str] = []
     gap = False
     for word in words:
@@ -65,26 +113,74 @@ def compile_phrase(phrase: str) -> str:
     return "".join(out)
 
 
-def _anchors(phrase: str) -> tuple[set[str], set[str]]:
-    """Words of which at least one must occur for the phrase to match: (exact, stems)."""
-    exact: set[str] = set()
-    stems: set[str] = set()
-    best = max((w for w in phrase.split() if w != ".."), key=lambda w: len(w.rstrip("*")))
-    star = best.endswith("*")
-    pieces = _WORD.findall(best.rstrip("*").lower())
-    if not pieces:
-        return exact, stems
-    longest = max(pieces, key=len)
-    # A hyphenated word may be written joined ("xray"): fall back to its stem.
-    if star or len(pieces) > 1:
-        stems.add(pieces[0] if len(pieces) > 1 else longest)
-    else:
-        exact.add(longest)
-    return exact, stems
-
-
 def split_phrases(cell: str) -> list[str]:
     return [p.strip() for p in cell.split("|") if p.strip()]
+
+
+class _Starts:
+    """Which patterns can begin at a word of a text: by the word itself ("back"), or by a stem
+    the word begins with ("spasm*", and "x" of "X-ray", which may be written "xray")."""
+
+    __slots__ = ("exact", "lengths", "stems")
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list[int]] = {}
+        self.stems: dict[str, list[int]] = {}
+        self.lengths: tuple[int, ...] = ()
+
+    def add(self, word: str, slot: int) -> None:
+        """Pattern `slot` has a phrase that begins with `word` (as written in the data)."""
+        star = word.endswith("*")
+        core = fold(word[:-1] if star else word)
+        first = _RUN.match(core)
+        if first is None:
+            raise PhraseError(f"a phrase must begin with a letter or a digit, not {word!r}")
+        key = first.group()
+        table = self.stems if star or key != core else self.exact
+        slots = table.setdefault(key, [])
+        if slot not in slots:
+            slots.append(slot)
+        self.lengths = tuple(sorted({len(s) for s in self.stems}))
+
+    def where(self, folded: str) -> dict[int, list[int]]:
+        """Pattern slot -> the offsets, in order, of the words of `folded` it can begin at."""
+        exact, stems, lengths = self.exact, self.stems, self.lengths
+        wanted: dict[str, list[int]] = {}
+        for word in set(_RUN.findall(folded)):
+            found = exact.get(word, [])
+            for length in lengths:
+                if length > len(word):
+                    break
+                more = stems.get(word[:length])
+                if more:
+                    found = list(dict.fromkeys([*found, *more]))
+            if found:
+                wanted[word] = found
+        if not wanted:
+            return {}
+        offsets: dict[str, list[int]] = {word: [] for word in wanted}
+        for run in _RUN.finditer(folded):
+            found = offsets.get(run.group())
+            if found is not None:
+                found.append(run.start())
+        by_slot: dict[int, list[list[int]]] = {}
+        for word, slots in wanted.items():
+            for slot in slots:
+                by_slot.setdefault(slot, []).append(offsets[word])
+        return {
+            slot: lists[0] if len(lists) == 1 else sorted(chain.from_iterable(lists))
+            for slot, lists in by_slot.items()
+        }
+
+
+def _matches(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match]:
+    """What `pattern.finditer(text)` finds, given (in order) every offset a match can begin at:
+    the pattern is tried at those offsets only."""
+    end = 0
+    for at in starts:
+        if at >= end and (match := pattern.match(text, at)) is not None:
+            end = match.end()
+            yield match
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +201,8 @@ class TextMatcher:
     def __init__(self, phrases: dict[str, tuple[list[str], list[str]]]) -> None:
         """`phrases`: concept id -> (phrases, unless-phrases)."""
         self._entries: list[_ConceptText] = []
-        self._by_word: dict[str, list[int]] = {}
-        self._by_stem: dict[str, list[int]] = {}
+        # A concept's phrases are pattern slot 2 * its index, its unless-phrases 2 * index + 1.
+        self._starts = _Starts()
         for concept, (found, unless) in phrases.items():
             if not found:
                 continue
@@ -115,49 +211,38 @@ class TextMatcher:
                 _ConceptText(concept, _alternation(found), _alternation(unless) if unless else None)
             )
             for phrase in found:
-                exact, stems = _anchors(phrase)
-                for word in exact:
-                    self._by_word.setdefault(word, []).append(index)
-                for stem in stems:
-                    self._by_stem.setdefault(stem, []).append(index)
-        self._stem_lengths = sorted({len(s) for s in self._by_stem})
-        self._cache: dict[str, tuple[tuple[str, str], ...]] = {}
+                self._starts.add(phrase.split()[0], 2 * index)
+            for phrase in unless:
+                self._starts.add(phrase.split()[0], 2 * index + 1)
+        self._memo: Memo[str, tuple[tuple[str, str], ...]] = Memo(
+            max_bytes=_REMEMBERED_BYTES, max_key_chars=REMEMBER_TEXT_UP_TO
+        )
 
     def find(self, text: str) -> tuple[tuple[str, str], ...]:
-        """(concept, matched words) for each concept found in `text`, negated mentions skipped."""
+        """(concept, matched words) for each concept found in `text`, negated mentions skipped.
+
+        Reads `bounded_text(text)`; answers for short texts are remembered."""
         if not text:
             return ()
-        cached = self._cache.get(text)
-        if cached is not None:
-            return cached
-        result = self._find(text)
-        if len(self._cache) < 20_000:
-            self._cache[text] = result
-        return result
+        found = self._memo.get(text)
+        if found is None:
+            found = self._find(bounded_text(text))
+            self._memo.remember(text, found)
+        return found
 
     def _find(self, text: str) -> tuple[tuple[str, str], ...]:
-        words = set(_WORD.findall(text.lower()))
-        candidates: set[int] = set()
-        by_word, by_stem, lengths = self._by_word, self._by_stem, self._stem_lengths
-        for word in words:
-            hits = by_word.get(word)
-            if hits:
-                candidates.update(hits)
-            for length in lengths:
-                if length > len(word):
-                    break
-                hits = by_stem.get(word[:length])
-                if hits:
-                    candidates.update(hits)
-        if not candidates:
+        starts = self._starts.where(fold(text))
+        if not starts:
             return ()
         found: list[tuple[str, str]] = []
-        for index in sorted(candidates):
-            entry = self._entries[index]
-            for match in entry.pattern.finditer(text):
+        for slot in sorted(s for s in starts if not s & 1):  # in concept order
+            entry = self._entries[slot >> 1]
+            for match in _matches(entry.pattern, text, starts[slot]):
                 if _negated(text, match.start()):
                     continue
-                if entry.unless is not None and entry.unless.search(text):
+                if entry.unless is not None and any(
+                    _matches(entry.unless, text, starts.get(slot + 1, ()))
+                ):
                     break
                 found.append((entry.concept, match.group(0)))
                 break
@@ -171,3 +256,55 @@ def _negated(text: str, start: int) -> bool:
     if ends:
         before = before[ends[-1].end() :]
     return bool(_NEGATION.search(before))
+
+
+class NameFinder:
+    """Literal names (drug names) found as whole words, in any case, any white space between
+    their words: what one alternation of them all, longest first, finds with `finditer`.
+
+    Such an alternation tries every name at every word of the text. Here the names are grouped
+    by their first word, and at each word of the text only the names that begin with it are
+    tried.
+    """
+
+    __slots__ = ("_patterns",)
+
+    def __init__(self, names: Iterable[str]) -> None:
+        groups: dict[str, list[str]] = {}
+        for name in sorted(names, key=len, reverse=True):
+            first = _RUN.match(fold(name))
+            if first is None:
+                raise PhraseError(f"a name must begin with a letter or a digit, not {name!r}")
+            groups.setdefault(first.group(), []).append(re.escape(name).replace(r"\ ", r"\s+"))
+        self._patterns = {
+            word: re.compile(rf"(?<!\w)(?:{'|'.join(body)})(?!\w)", re.IGNORECASE)
+            for word, body in groups.items()
+        }
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """The names in `text`, in order, as `re.finditer` would give them."""
+        folded = fold(text)
+        patterns = self._patterns
+        if patterns.keys().isdisjoint(_RUN.findall(folded)):
+            return
+        end = 0
+        for run in _RUN.finditer(folded):
+            at = run.start()
+            if at >= end and (pattern := patterns.get(run.group())) is not None:
+                match = pattern.match(text, at)
+                if match is not None:
+                    end = match.end()
+                    yield match
+
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "REMEMBER_TEXT_UP_TO",
+    "NameFinder",
+    "PhraseError",
+    "TextMatcher",
+    "bounded_text",
+    "compile_phrase",
+    "fold",
+    "split_phrases",
+]

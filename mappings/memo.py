@@ -1,0 +1,96 @@
+"""Remembered answers for text a caller sends, bounded by bytes.
+
+A chart repeats the same texts and codes from call to call, so `mappings` remembers what it found
+in them. The keys are the caller's own strings: a memo bounded only by its number of entries
+keeps whatever a caller sends for the life of the process (patients' free text included) and
+grows with the length of the texts. A `Memo` keeps only keys up to `max_key_chars` characters and
+at most `max_bytes` of keys and answers together, dropping the oldest answers first when full.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# What a dict entry costs besides its key and value: its hash slot and index, with the spare room
+# a dict keeps. An estimate on the high side, so the bound holds.
+_ENTRY_BYTES = 112
+
+
+def size_of(value: Any) -> int:
+    """Bytes of the strings and tuples in `value`, the containers included (an upper bound: a
+    string shared with the tables is counted as if it were a copy); anything else counts 0."""
+    kind = value.__class__
+    if kind is str:
+        return sys.getsizeof(value)
+    if kind is tuple:
+        return sys.getsizeof(value) + sum(size_of(item) for item in value)
+    return 0
+
+
+def chars_of(key: Any) -> int:
+    """Characters of the caller's text in a key (a string, or tuples of strings)."""
+    kind = key.__class__
+    if kind is str:
+        return len(key)
+    if kind is tuple:
+        return sum(chars_of(item) for item in key)
+    return 0
+
+
+class Memo(Generic[K, V]):
+    """A dict of answers bounded by key length and by bytes.
+
+    `get` is the dict's own method (the lookups are on the hot path); `remember` is the only way
+    in. Safe to share between threads: lookups read the dict as it is, and `remember` holds a lock
+    while it adds and evicts.
+    """
+
+    __slots__ = ("_answers", "_lock", "get", "max_bytes", "max_key_chars", "used_bytes")
+
+    def __init__(self, *, max_bytes: int, max_key_chars: int) -> None:
+        self._answers: dict[K, V] = {}
+        self._lock = threading.Lock()
+        self.get = self._answers.get
+        self.max_bytes = max_bytes
+        self.max_key_chars = max_key_chars
+        self.used_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._answers
+
+    def remember(self, key: K, value: V) -> None:
+        """Keep `value` for `key`, unless the key is too long to be worth keeping."""
+        if chars_of(key) > self.max_key_chars:
+            return
+        cost = _cost(key, value)
+        if cost > self.max_bytes:
+            return
+        answers = self._answers
+        with self._lock:
+            if key in answers:
+                return
+            while answers and self.used_bytes + cost > self.max_bytes:
+                oldest = next(iter(answers))
+                self.used_bytes -= _cost(oldest, answers.pop(oldest))
+            answers[key] = value
+            self.used_bytes += cost
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+            self.used_bytes = 0
+
+
+def _cost(key: Any, value: Any) -> int:
+    return _ENTRY_BYTES + size_of(key) + size_of(value)
+
+
+__all__ = ["Memo", "chars_of", "size_of"]
