@@ -541,18 +541,20 @@ CARDS: dict[str, CardText] = {
 
 # Many draft orders earning cards of one kind (an order set of hundreds): the first few cards are
 # shown, the most severe first, and the rest are folded into one card of the kind that says how
-# many (cards/orders.py). Every order card kind has these three lines.
+# many (cards/orders.py). Every order card kind has these lines.
 FOLDED = {
     "summary": "{more} more draft orders raise the same concern ({kind})",
+    "summary_one": "One more draft order raises the same concern ({kind})",
     "advice": "Review these orders as the cards of this kind shown in full advise: a call shows "
     "the first {shown} cards of a kind, the most severe first.",
     "more": "And {more} more draft orders.",
+    "more_one": "And one more draft order.",
 }
 for _text in CARDS.values():
     if _text.hook == "order-select / order-sign":
-        _text.summaries["folded"] = FOLDED["summary"]
+        _text.summaries.update(folded=FOLDED["summary"], folded_one=FOLDED["summary_one"])
         _text.advice["folded"] = FOLDED["advice"]
-        _text.notes["folded"] = FOLDED["more"]
+        _text.notes.update(folded=FOLDED["more"], folded_one=FOLDED["more_one"])
 
 # Safety concerns (section 5 of the clinical rules): one line each, filled per patient. On a card a
 # concern is a sentence (capital letter, full stop), or follows a drug ("{drug}: {concern}.").

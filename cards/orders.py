@@ -161,15 +161,15 @@ def _folded(kind: str, rest: list[_Found]) -> Draft:
     few of those, and the most severe indicator among them (`rest` is most severe first)."""
     orders = list({id(f.order): f.order for f in rest}.values())
     text = CARDS[kind]
-    summary = fit_summary(
-        text.summaries["folded"], more=str(len(orders)), kind=kind.replace("-", " ")
-    )
-    card = Draft(kind, summary)
+    summary = text.summaries["folded_one" if len(orders) == 1 else "folded"]
+    card = Draft(kind, fit_summary(summary, more=str(len(orders)), kind=kind.replace("-", " ")))
     card.indicator = next(k for k, rank in INDICATOR_ORDER.items() if rank == rest[0].rank)
     card.do = [text.advice["folded"].format(shown=MAX_CARDS_PER_KIND)]
     card.notes = [order_note(o) for o in orders[:MAX_CARDS_PER_KIND]]
-    if len(orders) > MAX_CARDS_PER_KIND:
-        card.notes.append(text.notes["folded"].format(more=len(orders) - MAX_CARDS_PER_KIND))
+    more = len(orders) - MAX_CARDS_PER_KIND
+    if more > 0:
+        line = text.notes["folded_one" if more == 1 else "folded"]
+        card.notes.append(line.format(more=more))
     # The same orders folded give the same card.
     card.id_extra = tuple(sorted({o.reference for o in orders}))
     return card

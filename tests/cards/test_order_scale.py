@@ -7,6 +7,7 @@ bench/hostile_orders.py's.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from typing import Any
@@ -137,11 +138,20 @@ def test_a_large_order_set_gets_a_bounded_answer():
     assert size <= 1.05 * sum(len(c.model_dump_json()) for c in small)
 
 
+_FOLDED = [
+    re.compile(re.escape(FOLDED[k]).replace(r"\{more\}", ".+").replace(r"\{kind\}", ".+"))
+    for k in ("summary", "summary_one")
+]
+
+
+def is_folded(card: Card) -> bool:
+    return any(p.fullmatch(card.summary) for p in _FOLDED)
+
+
 def folded(cards: list[Card], kind: str) -> tuple[list[Card], Card]:
     """The cards of `kind` shown in full, and the one folding the rest."""
-    summary = FOLDED["summary"].split("{more}")[1].split("(")[0]
     of_kind = [c for c in cards if c.source.topic.code == kind]
-    (fold,) = [c for c in of_kind if summary in c.summary]
+    (fold,) = [c for c in of_kind if is_folded(c)]
     return [c for c in of_kind if c is not fold], fold
 
 
@@ -171,7 +181,29 @@ def test_up_to_the_cap_nothing_is_folded():
     p = profile(egfr_value=50)
     cards = answer(p, bundle([draft(i, *IBUPROFEN) for i in range(MAX_CARDS_PER_KIND)]))
     assert kinds(cards)["nsaid-risk"] == MAX_CARDS_PER_KIND
-    assert not any(FOLDED["summary"].split("{more}")[1].split("(")[0] in c.summary for c in cards)
+    assert not any(is_folded(c) for c in cards)
+
+
+@pytest.mark.parametrize(
+    ("more", "summary", "last"),
+    [
+        (1, FOLDED["summary_one"].format(kind="nsaid risk"), None),
+        (MAX_CARDS_PER_KIND + 1, FOLDED["summary"].format(more=11, kind="nsaid risk"), "more_one"),
+        (MAX_CARDS_PER_KIND + 2, FOLDED["summary"].format(more=12, kind="nsaid risk"), "more"),
+    ],
+)
+def test_one_more_order_is_said_in_the_singular(more: int, summary: str, last: str | None):
+    p = profile(egfr_value=50)
+    n = MAX_CARDS_PER_KIND + more
+    _, fold = folded(
+        check(answer(p, bundle([draft(i, *IBUPROFEN) for i in range(n)]))), "nsaid-risk"
+    )
+    assert fold.summary == summary
+    lines = fold.detail.split("\n")
+    if last is None:
+        assert lines[-1].startswith("- " + NOTES["order"].split("{")[0])
+    else:
+        assert lines[-1] == "- " + FOLDED[last].format(more=more - MAX_CARDS_PER_KIND)
 
 
 def test_critical_cards_are_kept_before_folding_others():
