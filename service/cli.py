@@ -8,12 +8,15 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from service.config import ConfigError, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition
+
+if TYPE_CHECKING:
+    from service.bundle_prefetch import FiledPrefetch
 
 HOOKS = ("patient-view", "order-select", "order-sign")
 KEEP_ALIVE_S = 5  # an idle connection between requests (uvicorn's default, stated)
@@ -348,7 +351,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     document = _patient_document(args.patient)
     if isinstance(document, dict) and document.get("resourceType") == "Bundle":
         hook = args.hook or ("order-select" if args.orders else "patient-view")
-        document = request_from_bundle(document, hook)
+        document, filed = _bundle_request(document, hook)
+        if filed.left_out:
+            print(
+                "ms-backpain-cds: no prefetch template asks for these, left out: "
+                + filed.describe_left_out(),
+                file=sys.stderr,
+            )
         if hook != "patient-view":
             drafts = _order_documents(args.orders or [], document["context"]["patientId"])
             document["context"]["draftOrders"] = drafts
@@ -386,43 +395,35 @@ def service_for_hook(hook: object) -> ServiceDefinition:
 
 
 def request_from_bundle(bundle: dict[str, Any], hook: str) -> dict[str, Any]:
-    """A CDS Hooks request whose prefetch holds the Bundle's resources, each under one key.
+    """A CDS Hooks request whose prefetch holds the Bundle's resources, each under the key whose
+    template would have fetched it (`service.bundle_prefetch`)."""
+    return _bundle_request(bundle, hook)[0]
 
-    Resources go to the first template key of their type; types no template asks for (such as
-    Medication resources that MedicationRequests reference) ride along with the medications.
-    """
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict):
-            by_type.setdefault(str(resource.get("resourceType")), []).append(resource)
-    patient = (by_type.get("Patient") or [{}])[0]
-    service = service_for_hook(hook)
-    prefetch: dict[str, Any] = {}
-    for key, template in service.prefetch.items():
-        kind = template.split("?", 1)[0].split("/", 1)[0]
-        found = by_type.pop(kind, [])
-        if "?" not in template:
-            prefetch[key] = found[0] if found else None
-        else:
-            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
-            prefetch[key]["entry"] = [{"resource": r} for r in found]
-    for rest in by_type.values():
-        prefetch["medicationRequests"]["entry"].extend({"resource": r} for r in rest)
-    context: dict[str, Any] = {
-        "userId": "Practitioner/cli-user",
-        "patientId": str(patient.get("id") or "unknown"),
-    }
+
+def _bundle_request(bundle: dict[str, Any], hook: str) -> tuple[dict[str, Any], FiledPrefetch]:
+    """The request, and what went where (with what no template asks for, left out)."""
+    from service.bundle_prefetch import file_resources
+
+    resources = [
+        entry["resource"]
+        for entry in bundle.get("entry") or []
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+    ]
+    patient = next((r for r in resources if r.get("resourceType") == "Patient"), {})
+    patient_id = str(patient.get("id") or "unknown")
+    filed = file_resources(resources, service_for_hook(hook).prefetch, patient_id)
+    context: dict[str, Any] = {"userId": "Practitioner/cli-user", "patientId": patient_id}
     if hook != "patient-view":
         context["draftOrders"] = {"resourceType": "Bundle", "type": "collection", "entry": []}
     if hook == "order-select":
         context["selections"] = []
-    return {
+    request = {
         "hook": hook,
         "hookInstance": "offline-evaluate",
         "context": context,
-        "prefetch": prefetch,
+        "prefetch": filed.prefetch,
     }
+    return request, filed
 
 
 if __name__ == "__main__":
