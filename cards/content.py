@@ -602,3 +602,14 @@ ACTIONS = {
 }
 
 HEADINGS = {"do": "What to do", "cautions": "Cautions for this patient", "why": "Why this card"}
+
+# PAMA appropriateness ratings (cards/pama.py): the rating's words, and what the system action
+# that attaches it to the draft says it does.
+PAMA = {
+    "ratings": {
+        "appropriate": "Appropriate (adheres to appropriate use criteria)",
+        "not_appropriate": "Not appropriate (does not adhere to appropriate use criteria)",
+        "no_criteria_apply": "No criteria apply (no appropriate use criteria applicable)",
+    },
+    "description": "PAMA rating {rating}: {order}",
+}
