@@ -33,6 +33,7 @@ from mappings.loader import load_terminology
 from mappings.medications import recognised_medication
 from mappings.profile import Evidence, Medication, PainProfile, new_evidence
 from mappings.terminology import ConceptContext, Terminology
+from mappings.text import bounded_text
 from mappings.thresholds import THRESHOLDS
 
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
@@ -65,7 +66,11 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 def match_concepts(
     term: Terminology, concept: Any, *, categories: frozenset[str] | None = None
 ) -> list[tuple[str, str, str, str]]:
-    """(concept, system, code, display) per match; free text is read only when no code is known."""
+    """(concept, system, code, display) per match; free text is read only when no code is known.
+
+    A display is the caller's text as far as it is read (`bounded_text`): the cards quote it, and
+    what lies past the bound was never read.
+    """
     hits: list[tuple[str, str, str, str]] = []
     found = concept.get("coding") if concept.__class__ is dict else None
     for coding in found if found.__class__ is list else codings(concept):
@@ -80,20 +85,20 @@ def match_concepts(
         code = code.strip() if code.__class__ is str else str(code).strip()
         display = coding.get("display")
         display = display.strip() if display.__class__ is str else text_of(display)
-        hits.append((entry.concept, entry.system, code, display or entry.display))
+        hits.append((entry.concept, entry.system, code, bounded_text(display) or entry.display))
     if hits:
         if term.text_always is not None:  # a few concepts' words count beside any code
             for text in concept_texts(concept):
                 for cid, words in term.text_always.find(text):
                     if categories is None or term.concepts[cid].category in categories:
-                        hits.append((cid, "text", words, text))
+                        hits.append((cid, "text", words, bounded_text(text)))
         return hits
     if term.text is None:
         return hits
     for text in concept_texts(concept):
         for cid, words in term.text.find(text):
             if categories is None or term.concepts[cid].category in categories:
-                hits.append((cid, "text", words, text))
+                hits.append((cid, "text", words, bounded_text(text)))
     return hits
 
 

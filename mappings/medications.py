@@ -23,6 +23,7 @@ from mappings.fhir import (
 )
 from mappings.profile import Medication, new_evidence
 from mappings.terminology import Terminology
+from mappings.text import bounded_text
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -125,7 +126,7 @@ def _match(
         names_for_form.append(name)
         rxcuis.append(code)
         if matched is None:
-            matched = (RXNORM, code, text_of(coding.get("display")) or name)
+            matched = (RXNORM, code, bounded_text(text_of(coding.get("display"))) or name)
     if not ingredients and term.drug_names is not None:
         texts = concept_texts(concepts[0] if len(concepts) == 1 else concepts)
         if ref_display:
@@ -136,7 +137,7 @@ def _match(
                     if ingredient not in ingredients:
                         ingredients.append(ingredient)
                 if matched is None:
-                    matched = ("text", words, text)
+                    matched = ("text", words, bounded_text(text))
         names_for_form.extend(texts)
     return concepts, ref_display, ingredients, matched, names_for_form, rxcuis
 
@@ -181,7 +182,8 @@ def _medication(
     classes: set[str] = set()
     for ingredient in ingredients:
         classes.update(term.ingredient_classes.get(ingredient, ()))
-    display = first_display(concepts) or ref_display
+    # the caller's words as far as they are read: the cards quote them
+    display = bounded_text(first_display(concepts) or ref_display)
     if not display and matched is not None:
         display = matched[2]
     display = display or "unnamed medication"

@@ -114,6 +114,17 @@ def test_a_drug_named_beyond_the_bound_is_not_read(term: Terminology) -> None:
     assert term.drug_mentions(PADDING + "ibuprofen") == ()
 
 
+def test_a_long_text_is_quoted_only_as_far_as_it_is_read(term: Terminology) -> None:
+    """The evidence (which the cards quote) holds the part read, not the megabytes sent."""
+    condition = {"resourceType": "Condition", "id": "c1", "code": {"text": "MS " + PADDING * 20}}
+    drug = _statement("ibuprofen " + PADDING * 20)
+    profile = classify([condition, drug], today=TODAY, terminology=term)
+    assert [e.display for e in profile.ms] == [bounded_text(condition["code"]["text"])]
+    (med,) = profile.meds
+    assert len(med.display) <= MAX_TEXT_CHARS
+    assert len(med.evidence.display) <= MAX_TEXT_CHARS
+
+
 # ---- patterns are tried only where a phrase can begin -------------------------------------------
 
 
