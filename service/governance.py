@@ -85,8 +85,12 @@ class Governance:
         failing: set[str] = set()
         steps = {"refresh": self._refresh, "flush": self.ledger.flush, "purge": self.ledger.purge}
         every = {"refresh": self.refresh_s, "flush": FLUSH_S, "purge": PURGE_S}
+        dropped = 0
         while True:
             await asyncio.sleep(min(self.refresh_s, FLUSH_S))
+            if self.ledger.dropped > dropped:
+                dropped = self.ledger.dropped
+                log_event("ledger_rows_dropped", logging.WARNING, dropped=dropped)
             now = time.monotonic()
             for name, step in steps.items():
                 if now < due[name]:

@@ -32,7 +32,6 @@ from service.config import ConfigError
 from service.feedback_store import feedback_table
 from service.ledger import issuance_table
 from service.ledger import metadata as ledger_metadata
-from service.suppression import decision_of_row
 
 NO_REASON = "none"
 OTHER_REASON = "other"
@@ -110,7 +109,7 @@ def reason_of(outcome: str, override_reason: Any) -> str | None:
     reason = override_reason.get("reason") if isinstance(override_reason, dict) else None
     if not isinstance(reason, dict) or not reason.get("code"):
         return NO_REASON
-    decision = decision_of_row(outcome, override_reason)
+    decision = snooze.decision_of(outcome, reason.get("system"), reason.get("code"))
     return decision if decision != snooze.DISMISSED else OTHER_REASON
 
 

@@ -31,11 +31,12 @@ from service.feedback_store import feedback_table
 from service.protocol import FeedbackItem
 
 DAY_S = 86_400.0
-REBUILD_S = 600.0
+REBUILD_S = 600.0  # a full reading this often
+REBUILD_BATCH = 1000  # rows read between two turns of the event loop
 OVERLAP_S = 60.0
 MAX_ENTRIES = 500_000
 _NEVER = (-math.inf, -math.inf)
-REBUILD_BATCH = 1000
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 _COLUMNS = (
     feedback_table.c.card_uuid,
     feedback_table.c.outcome,
@@ -45,9 +46,6 @@ _COLUMNS = (
     feedback_table.c.outcome_timestamp,
     feedback_table.c.received_at,
 )
-
-
-_NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def _epoch(value: datetime) -> float:
@@ -69,14 +67,6 @@ def hidden_until(decision: str, decided_at: float) -> tuple[float, float]:
     """(info, warning): until when a card of each indicator stays hidden after this decision."""
     info, warning = _PERIODS.get(decision) or _PERIODS[snooze.DISMISSED]
     return decided_at + info, decided_at + warning
-
-
-def decision_of_row(outcome: str, override_reason: Any) -> str:
-    """The snooze table row of a stored feedback row (`override_reason` is its stored JSON)."""
-    reason = override_reason.get("reason") if isinstance(override_reason, dict) else None
-    if not isinstance(reason, dict):
-        reason = {}
-    return snooze.decision_of(outcome, reason.get("system"), reason.get("code"))
 
 
 def _horizon_days() -> float | None:
