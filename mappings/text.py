@@ -121,12 +121,12 @@ class _Starts:
     """Which patterns can begin at a word of a text: by the word itself ("back"), or by a stem
     the word begins with ("spasm*", and "x" of "X-ray", which may be written "xray")."""
 
-    __slots__ = ("exact", "lengths", "stems")
+    __slots__ = ("exact", "initials", "stems")
 
     def __init__(self) -> None:
         self.exact: dict[str, list[int]] = {}
         self.stems: dict[str, list[int]] = {}
-        self.lengths: tuple[int, ...] = ()
+        self.initials: dict[str, tuple[str, ...]] = {}  # first letter -> the stems it begins
 
     def add(self, word: str, slot: int) -> None:
         """Pattern `slot` has a phrase that begins with `word` (as written in the data)."""
@@ -140,20 +140,19 @@ class _Starts:
         slots = table.setdefault(key, [])
         if slot not in slots:
             slots.append(slot)
-        self.lengths = tuple(sorted({len(s) for s in self.stems}))
+        self.initials = {}
+        for stem in self.stems:
+            self.initials[stem[0]] = (*self.initials.get(stem[0], ()), stem)
 
     def where(self, folded: str) -> dict[int, list[int]]:
         """Pattern slot -> the offsets, in order, of the words of `folded` it can begin at."""
-        exact, stems, lengths = self.exact, self.stems, self.lengths
+        exact, stems, initials = self.exact, self.stems, self.initials
         wanted: dict[str, list[int]] = {}
         for word in set(_RUN.findall(folded)):
             found = exact.get(word, [])
-            for length in lengths:
-                if length > len(word):
-                    break
-                more = stems.get(word[:length])
-                if more:
-                    found = list(dict.fromkeys([*found, *more]))
+            for stem in initials.get(word[0], ()):
+                if word.startswith(stem):
+                    found = list(dict.fromkeys([*found, *stems[stem]]))
             if found:
                 wanted[word] = found
         if not wanted:
