@@ -82,6 +82,9 @@ class RedisReplayCache:
         pool_timeout_s: float = REDIS_POOL_TIMEOUT_S,
     ) -> None:
         from redis.asyncio import BlockingConnectionPool, Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
         pool = BlockingConnectionPool.from_url(
             url,
@@ -89,6 +92,10 @@ class RedisReplayCache:
             timeout=pool_timeout_s,  # the wait for a free connection; then ConnectionError
             socket_timeout=REDIS_SOCKET_TIMEOUT_S,
             socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S,
+            # A pooled connection opened before Redis restarted fails at its next use: one more
+            # try on a new connection, so that each stale connection does not cost a call a 503.
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
         )
         self._redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
 
