@@ -123,6 +123,9 @@ class Cluster:
     def rss_mb(self) -> dict[str, float]:
         return {r.name: r.rss_mb() for r in self.replicas}
 
+    def peak_rss_mb(self) -> dict[str, float]:
+        return {r.name: r.peak_rss_mb() for r in self.replicas}
+
     def cpu_s(self) -> float:
         return sum(r.cpu_s() for r in self.replicas)
 

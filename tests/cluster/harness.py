@@ -83,10 +83,11 @@ def wait_until(what: str, check: Any, timeout_s: float, every_s: float = 0.05) -
     raise TimeoutError(f"{what}: not within {timeout_s} s")
 
 
-def proc_rss_kb(pid: int) -> int:
+def proc_rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory now (VmRSS), or its high-water mark since the start (VmHWM)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -319,6 +320,9 @@ class Replica(Process):
 
     def rss_mb(self) -> float:
         return round(proc_rss_kb(self.pid) / 1024, 1)
+
+    def peak_rss_mb(self) -> float:
+        return round(proc_rss_kb(self.pid, "VmHWM") / 1024, 1)
 
     def cpu_s(self) -> float:
         return proc_cpu_s(self.pid)

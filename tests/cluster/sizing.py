@@ -35,13 +35,15 @@ class Step:
     p50_ms: float
     p99_ms: float
     rss_mb: dict[str, float]  # per replica, after the step
+    peak_mb: dict[str, float]  # per replica, the most resident memory since it started
 
     def line(self) -> str:
-        rss = ", ".join(f"{v:.0f}" for v in self.rss_mb.values())
+        rss = "/".join(f"{v:.0f}" for v in self.rss_mb.values())
+        peak = "/".join(f"{v:.0f}" for v in self.peak_mb.values())
         return (
-            f"{self.what:<26} {self.body_kb:>6} KB {self.clients:>2} clients {self.calls:>6} calls "
+            f"{self.what:<18} {self.body_kb:>5} KB {self.clients:>2} clients {self.calls:>5} calls "
             f"{self.failed} failed {self.rps:>6.1f}/s  CPU {self.cpu_ms_per_call:6.2f} ms/call  "
-            f"p50 {self.p50_ms:6.1f} p99 {self.p99_ms:6.1f} ms  RSS MB {rss}"
+            f"p50 {self.p50_ms:6.1f} p99 {self.p99_ms:6.1f} ms  RSS {rss} MB, peak {peak} MB"
         )
 
 
@@ -88,12 +90,13 @@ def _step(cluster: Cluster, what: str, body: dict[str, Any], clients: int, secon
         summary.p50_ms,
         summary.p99_ms,
         cluster.rss_mb(),
+        cluster.peak_rss_mb(),
     )
 
 
 def measure(cluster: Cluster, *, seconds: float = 10.0) -> list[str]:
     """Lines to print: RSS at rest, then one line per load step."""
-    lines = [f"RSS at rest (MB): {cluster.rss_mb()}"]
+    lines = [f"RSS at rest (MB): {cluster.rss_mb()}, peak so far {cluster.peak_rss_mb()}"]
     for n in SIZES:
         body = hook_request(_service(), patient_resources(n))
         _step(cluster, "warm-up", body, 2, 2.0)
@@ -101,5 +104,5 @@ def measure(cluster: Cluster, *, seconds: float = 10.0) -> list[str]:
     n, body = largest_admitted()
     for clients in (3, 9):  # one, then three calls of that size per replica at once
         lines.append(_step(cluster, f"patient-view {n}", body, clients, seconds).line())
-    lines.append(f"RSS after the load (MB): {cluster.rss_mb()}")
+    lines.append(f"RSS after the load (MB): {cluster.rss_mb()}, peak {cluster.peak_rss_mb()}")
     return lines
