@@ -19,6 +19,7 @@ from cards.content import (
     FACTS,
     HEADINGS,
     LEFT_OUT,
+    LIST_MORE,
     MS_NUANCE,
     NOTES,
     PHYSIOTHERAPY,
@@ -38,6 +39,12 @@ lead, then the lists **{do}**, **{cautions}** and
 **{why}** as they apply; the last ends with the evidence quoted (display, code, date,
 resource) that triggered the card. A test renders every sample patient and draft order and
 checks that each line shown is one of the templates below.
+
+Summaries are under 140 characters by design: they name drugs and orders by short clinical names
+("oxycodone 5 mg tablet", "MRI lumbar spine"; `mappings/short_names.py`, data in
+`mappings/data/names/`), results by value and unit ("eGFR 41 mL/min/1.73 m²"). When one is still
+too long, a list says how many more, a concern drops its last clauses, and a cut ends "…" after a
+whole word; the detail states every fact in full.
 
 Scope: cards only for a patient with active MS, never for a portal user (`Patient/...`,
 `RelatedPerson/...`), never for a deceased patient. While a hard red flag stands, treatment cards
@@ -127,6 +134,9 @@ def render() -> str:
     lines += _block("MS nuance (one finding, several)", MS_NUANCE.values())
     lines += _block("What was left out and why (a drug from `cards/products.py`)", [LEFT_OUT])
     lines += _block("Order cards, first in Why this card (a pair card: both)", NOTES.values())
+    lines += _block(
+        "A summary naming more drugs or flags than fit (the first, and how many more)", [LIST_MORE]
+    )
     lines += _block("Suggestion actions (`description`)", ACTIONS.values())
     lines += _block("Detail headings", HEADINGS.values())
     lines += ["## Safety concerns quoted on cards", ""]

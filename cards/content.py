@@ -472,15 +472,17 @@ CARDS: dict[str, CardText] = {
             kind="drug-caution",
             hook="order-select / order-sign",
             indicator="warning",
-            summaries={"default": "Check {order}: {caution}"},
+            summaries={
+                "default": "Check {order}: {caution}",
+                # several concerns: the first, and how many more
+                "more": "Check {order}: {caution} (+{more} more)",
+            },
             lead="Cautions for this order and this patient.",
             advice={
                 "review": "Review the order against these cautions: adjust the dose, choose an "
                 "alternative, or record why the benefit outweighs the risk.",
                 "tca": "For neuropathic pain, gabapentin is the alternative when a TCA is unsafe.",
             },
-            # the summary's {caution} when there are several
-            phrases={"more": "{caution} (+{more} more)"},
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
         ),
@@ -578,8 +580,7 @@ SEVERITY_WORDS = {"contraindicated": "contraindicated", "avoid": "avoid", "cauti
 FACTS = {
     "age": "age {age}",
     "egfr": "eGFR {value} {unit}",
-    "egfr_dated": "eGFR {value} {unit} ({date})",
-    "egfr_unit": "mL/min/1.73 m²",  # when the result's unit says per 1.73 m² or nothing
+    "egfr_dated": "eGFR {value} {unit} ({date})",  # value and unit: mappings/data/names/
     # {shown}: the code's display, then ", {date}" when dated, then "; " + no_egfr when no eGFR
     "kidney": "{label} ({shown})",
     "no_egfr": f"no eGFR in the last {_MONTHS_RECENT} months",
@@ -588,11 +589,17 @@ FACTS = {
     "lactating": "breastfeeding",
 }
 
-# Every order card's first "Why this card" line, and a pair card's second.
+# Every order card's first "Why this card" line (its name, code and reference, so the order's own
+# evidence is not quoted again), and a pair card's second (the other drug's evidence line).
 NOTES = {
-    "order": "Order: **{order}** ({ref})",
-    "together": "Together with: {other} ({ref})",
+    "order": "Order: **{order}** ({code}) [{ref}]",
+    "order_uncoded": "Order: **{order}** [{ref}]",
+    "together": "Together with: {other}",
 }
+
+# A summary naming more drugs (or flags) than fit: the first few, and how many more
+# (cards.build.fit_summary).
+LIST_MORE = "{names} and {more} more"
 
 # What a suggestion's actions say they do (`description`).
 ACTIONS = {

@@ -9,9 +9,10 @@ value never makes a state hold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cards.content import FACTS
+from mappings import short_names
 from mappings.knowledge import Condition
 from mappings.profile import Evidence, PainProfile
 
@@ -25,15 +26,24 @@ class Fact:
 
 
 def egfr_text(p: PainProfile) -> str:
-    """ "eGFR 38 mL/min/1.73 m² (2026-10-01)": rounded, with a readable unit."""
+    """ "eGFR 38 mL/min/1.73 m² (2026-10-01)": rounded as reported, with a readable unit
+    (`mappings.short_names`)."""
     e = p.egfr
     if e is None:
         return ""
-    unit = FACTS["egfr_unit"] if "1.73" in e.unit or not e.unit.strip() else e.unit.strip()
-    value = f"{round(e.value):d}"
+    _, value, unit = short_names.measurement(e)
     if e.date:
         return FACTS["egfr_dated"].format(value=value, unit=unit, date=e.date.isoformat())
     return FACTS["egfr"].format(value=value, unit=unit)
+
+
+def egfr_evidence(p: PainProfile) -> Evidence | None:
+    """The eGFR's evidence, displayed as its result ("eGFR 38 mL/min/1.73 m²") rather than the
+    code's long name: what a card quotes under "Why this card"."""
+    e = p.egfr
+    if e is None:
+        return None
+    return replace(e.evidence, display=short_names.measured(e))
 
 
 def kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
@@ -59,7 +69,8 @@ def _kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
         # Below the bound: compare as the bound minus a little, so "egfr<30" holds for stage 4.
         return k.egfr_below - 0.5, Fact(text, k.evidence)
     if e is not None:
-        return e.value, Fact(egfr_text(p), (e.evidence,))
+        shown = egfr_evidence(p)
+        return e.value, Fact(egfr_text(p), (e.evidence,) if shown is None else (shown,))
     return None
 
 

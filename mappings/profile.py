@@ -26,11 +26,16 @@ class Evidence:
     display: str  # the human display of what matched
     date: date | None = None
 
-    def describe(self) -> str:
-        """One line for a card's "Why this card" list."""
+    def describe(self, display: str | None = None) -> str:
+        """One line for a card's "Why this card" list (`display`: the display as quoted, when
+        the card shortens or sanitises it)."""
         when = f", {self.date.isoformat()}" if self.date else ""
-        code = "" if self.system == "text" else f" ({_system_name(self.system)} {self.code})"
-        return f"{self.display}{code}{when} [{self.resource}]"
+        code = f" ({self.coding()})" if self.system != "text" else ""
+        return f"{self.display if display is None else display}{code}{when} [{self.resource}]"
+
+    def coding(self) -> str:
+        """The code as a card names it ("RxNorm 1049621"); "" for words matched in text."""
+        return "" if self.system == "text" else f"{_system_name(self.system)} {self.code}"
 
 
 # A frozen dataclass's __init__ sets each field through object.__setattr__ (0.7 us an Evidence);

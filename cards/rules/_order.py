@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cards import safety
-from cards.build import ActionSpec, Draft, create, delete, plain
+from cards.build import ActionSpec, Draft, create, delete, plain, quote
 from cards.content import ACTIONS, CONCERNS, NOTES
 from cards.products import DRUGS, SERVICES
 from cards.resources import proposal
@@ -59,17 +59,42 @@ class Context:
 
 
 def draft(kind: str, summary: str, order: DraftOrder) -> Draft:
-    """A card about `order`: it names the order first in "Why this card"."""
+    """A card about `order`: it names the order first in "Why this card" (with its code, so
+    the order's own evidence is not quoted again)."""
     d = Draft(kind, summary)
-    d.notes = [order_note(order)]
+    d.stated = _named(order)
+    d.notes = [order_note(order, d.stated)]
     d.evidence = list(order.evidence)
     d.id_extra = (order.reference,)
     return d
 
 
-def order_note(order: DraftOrder) -> str:
-    """The line naming the order (its display and reference)."""
-    return NOTES["order"].format(order=plain(order.display, 120), ref=plain(order.reference, 80))
+def order_note(order: DraftOrder, named: tuple[Evidence, ...] | None = None) -> str:
+    """The line naming the order: its display, the code it was recognised by (of `named`, its
+    own evidence the line states), its reference."""
+    name, ref = plain(order.display, 120), plain(order.reference, _REFERENCE)
+    named = _named(order) if named is None else named
+    coded = next((e for e in named if e.system != "text"), None)
+    if coded is None:
+        return NOTES["order_uncoded"].format(order=name, ref=ref)
+    return NOTES["order"].format(order=name, code=plain(coded.coding(), 120), ref=ref)
+
+
+def together_note(other: Medication) -> str:
+    """A pair card's line naming the other drug: its evidence line."""
+    return NOTES["together"].format(other=quote(other.evidence))
+
+
+# A reference is quoted whole: FHIR ids are at most 64 characters.
+_REFERENCE = 256
+
+
+def _named(order: DraftOrder) -> tuple[Evidence, ...]:
+    """The order's own evidence its note states: the first code that made it an order of its
+    kinds, and words matched in its text when they are its name."""
+    own = [e for e in order.evidence if e.resource == order.reference and e.concept in order.kinds]
+    coded = [e for e in own if e.system != "text"][:1]
+    return (*coded, *(e for e in own if e.system == "text" and e.display == order.display))
 
 
 def remove(order: DraftOrder) -> list[ActionSpec]:

@@ -12,12 +12,28 @@ from cards.build import ActionSpec, create
 from cards.content import ACTIONS, LEFT_OUT
 from cards.products import DRUGS, SERVICES
 from cards.resources import proposal, proposals
+from mappings import short_names
 from mappings.profile import Evidence, Medication, PainProfile
 
 
 def names(meds: tuple[Medication, ...]) -> str:
     """The medications' displays, each once, comma-separated."""
     return ", ".join(dict.fromkeys(m.display for m in meds))
+
+
+def short(meds: Sequence[Medication]) -> list[tuple[str, ...]]:
+    """The medications' short names (each with its shorter forms), each once, for a summary
+    (`cards.build.fit_summary`)."""
+    return list(dict.fromkeys(short_names.medication_names(m) for m in meds))
+
+
+def brief(concern: safety.Concern) -> tuple[str, ...]:
+    """A concern as a summary quotes it, longest first: the other drug by its short names."""
+    partner = concern.partner
+    if partner is None:
+        return (concern.text,)
+    found = short_names.medication_names(partner)
+    return tuple(dict.fromkeys(concern.text.replace(partner.display, n, 1) for n in found))
 
 
 def left_out(reasons: list[str], template: str = LEFT_OUT, drug: str = "") -> str:

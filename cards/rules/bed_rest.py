@@ -14,6 +14,7 @@ from __future__ import annotations
 from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
 from cards.rules._order import Context, draft, remove
+from mappings import short_names
 from mappings.profile import DraftOrder
 
 KINDS = ("bed-rest",)
@@ -23,7 +24,9 @@ def bed_rest(ctx: Context, o: DraftOrder) -> Draft | None:
     if "bed_rest" not in o.kinds:
         return None
     text = CARDS["bed-rest"]
-    d = draft("bed-rest", fit_summary(text.summaries["default"], order=o.display), o)
+    d = draft(
+        "bed-rest", fit_summary(text.summaries["default"], order=short_names.order_names(o)), o
+    )
     d.do = [text.advice["active"]]
     if actions := remove(o):
         d.suggestions.append(suggestion("remove", text.labels["remove"], actions, True))

@@ -29,11 +29,12 @@ Reads: the draft's medication and every active or co-ordered systemic medication
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, fit_summary, plain, suggestion
-from cards.content import CARDS, NOTES
+from cards.build import Draft, fit_summary, suggestion
+from cards.content import CARDS
 from cards.products import DRUGS
-from cards.rules._order import Context, draft, med, propose, remove
+from cards.rules._order import Context, draft, med, propose, remove, together_note
 from cards.rules._shared import sentence
+from mappings import short_names
 from mappings.profile import DraftOrder, Medication
 
 KINDS = ("tizanidine-interaction", "drug-interaction")
@@ -60,12 +61,13 @@ def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) ->
     assert partner is not None
     text = CARDS[c.card]
     effect = c.text.split(": ", 1)[-1]
+    order, other = short_names.order_names(o), short_names.medication_names(partner)
     summary = fit_summary(
         text.summaries["default"],
-        order=o.display,
-        other=partner.display,
-        inhibitor=partner.display,
-        remove=o.display,
+        order=order,
+        other=other,
+        inhibitor=other,
+        remove=order,
         effect=effect,
     )
     d = draft(c.card, summary, o)
@@ -73,9 +75,8 @@ def _pair_card(ctx: Context, o: DraftOrder, m: Medication, c: safety.Concern) ->
     d.do = [text.advice["remove"]]
     d.cautions = [sentence(c.text)]
     d.evidence = [m.evidence, partner.evidence]  # same pair, same uuid
-    d.notes.append(
-        NOTES["together"].format(other=plain(partner.display, 120), ref=plain(partner.resource, 80))
-    )
+    d.notes.append(together_note(partner))
+    d.stated += (partner.evidence,)
     actions = remove(o)
     # The alternative replaces the order: it is checked against everything but the order.
     alternative = _alternative(ctx, c, m)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from cards.build import Draft, finish, fit_summary
 from cards.content import CARDS
 from cards.model import Card
-from cards.rules._shared import names
+from cards.rules._shared import short
 from mappings.profile import PainProfile
 
 KINDS = ("dmt-injection-pain",)
@@ -23,7 +23,7 @@ def dmt_injection_pain(p: PainProfile, pid: str) -> Card | None:
     if not dmts or not (p.pain_documented or p.has_back_pain):
         return None
     text = CARDS["dmt-injection-pain"]
-    d = Draft("dmt-injection-pain", fit_summary(text.summaries["default"], drugs=names(dmts)))
+    d = Draft("dmt-injection-pain", fit_summary(text.summaries["default"], drugs=short(dmts)))
     d.do = [text.advice["technique"]]
     d.evidence = [m.evidence for m in dmts] + list(p.pain_documented or p.back_pain)
     return finish(d, pid)

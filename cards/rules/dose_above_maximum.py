@@ -22,6 +22,7 @@ from cards.build import Draft, fit_summary, plain
 from cards.content import CARDS, CONCERNS
 from cards.rules._order import Context, draft, med
 from cards.rules._shared import sentence
+from mappings import short_names
 from mappings.profile import DraftOrder, Medication
 
 KINDS = ("dose-above-maximum",)
@@ -39,7 +40,7 @@ def dose_above_maximum(ctx: Context, o: DraftOrder) -> list[Draft]:
         total, most = f"{problem.total_mg:,.0f}", f"{limit.max_mg:,.0f}"
         summary = fit_summary(
             text.summaries["default"],
-            order=o.display,
+            order=short_names.order_names(o),
             total=total,
             ingredient=problem.ingredient,
             limit=most,

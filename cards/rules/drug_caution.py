@@ -23,6 +23,8 @@ from cards import safety
 from cards.build import Draft, fit_summary
 from cards.content import CARDS
 from cards.rules._order import Context, concerns, draft, med, with_concerns
+from cards.rules._shared import brief
+from mappings import short_names
 from mappings.profile import DraftOrder
 
 KINDS = ("drug-caution",)
@@ -36,12 +38,14 @@ def drug_caution(ctx: Context, o: DraftOrder) -> Draft | None:
     if not found:
         return None
     text = CARDS["drug-caution"]
-    first = found[0].text
-    if len(found) > 1:
-        first = text.phrases["more"].format(caution=first, more=len(found) - 1)
-    d = draft(
-        "drug-caution", fit_summary(text.summaries["default"], order=o.display, caution=first), o
+    variant, more = ("more", str(len(found) - 1)) if len(found) > 1 else ("default", "")
+    summary = fit_summary(
+        text.summaries[variant],
+        order=short_names.order_names(o),
+        caution=brief(found[0]),
+        more=more,
     )
+    d = draft("drug-caution", summary, o)
     with_concerns(ctx, d, found)
     d.do = [text.advice["review"]]
     if "tca" in m.classes and safety.blocking(found):

@@ -22,6 +22,7 @@ from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
 from cards.red_flags import hard_flags
 from cards.rules._order import Context, draft, propose, remove
+from mappings import short_names
 from mappings.profile import DraftOrder
 from mappings.thresholds import THRESHOLDS as T
 
@@ -40,9 +41,13 @@ def imaging_not_indicated(ctx: Context, o: DraftOrder) -> Draft | None:
     if days is not None and days >= T.imaging_after_days:
         return None
     text = CARDS["imaging-not-indicated"]
-    d = draft("imaging-not-indicated", fit_summary(text.summaries["default"], order=o.display), o)
+    summary = fit_summary(text.summaries["default"], order=short_names.order_names(o))
+    d = draft("imaging-not-indicated", summary, o)
     d.do = [text.advice["why"], text.advice["instead"], text.advice["ms"]]
     d.evidence = list(p.back_pain) + d.evidence
+    # The chart's back pain is quoted: the order's reason, when it is the same, is not again.
+    quoted = {e.concept for e in p.back_pain}
+    d.stated += tuple(e for e in o.evidence if e.concept in quoted and e.concept not in o.kinds)
     if days is not None:
         d.notes.append(text.notes["days"].format(days=days))
     else:

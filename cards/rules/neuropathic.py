@@ -23,7 +23,7 @@ from cards.build import Draft, finish, fit_summary, suggestion
 from cards.content import CARDS, CONCERNS
 from cards.model import Card
 from cards.products import DRUGS
-from cards.rules._shared import alternatives, check, evidence_of, left_out, names, texts
+from cards.rules._shared import alternatives, check, evidence_of, left_out, names, short, texts
 from mappings.profile import PainProfile
 
 KINDS = ("neuropathic",)
@@ -78,7 +78,7 @@ def neuropathic(p: PainProfile, pid: str) -> Card | None:
     current = on_gaba + on_tca + on_snri
     if current and options:
         d.summary = fit_summary(
-            text.summaries["add"], current=names(current), drug=DRUGS[options[0]].ingredient
+            text.summaries["add"], current=short(current), drug=DRUGS[options[0]].ingredient
         )
     elif len(options) == 2:
         d.summary = text.summaries["both"]

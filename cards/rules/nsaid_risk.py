@@ -24,7 +24,8 @@ from cards import safety
 from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
 from cards.rules._order import Context, concerns, draft, med, propose, remove, with_concerns
-from cards.rules._shared import sentence
+from cards.rules._shared import brief, sentence
+from mappings import short_names
 from mappings.profile import DraftOrder
 
 KINDS = ("nsaid-risk",)
@@ -39,9 +40,10 @@ def nsaid_risk(ctx: Context, o: DraftOrder) -> Draft | None:
     if not found:
         return None  # with no recent eGFR alone, the first-line card already says to check it
     text = CARDS["nsaid-risk"]
-    d = draft(
-        "nsaid-risk", fit_summary(text.summaries["default"], order=o.display, risk=found[0].text), o
+    summary = fit_summary(
+        text.summaries["default"], order=short_names.order_names(o), risk=brief(found[0])
     )
+    d = draft("nsaid-risk", summary, o)
     with_concerns(ctx, d, found)
     if unknown := safety.kidney_check(p, safety.drug_of(m)):
         d.cautions.append(sentence(unknown))

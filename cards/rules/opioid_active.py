@@ -16,7 +16,7 @@ from cards import safety
 from cards.build import Draft, finish, fit_summary
 from cards.content import CARDS
 from cards.model import Card
-from cards.rules._shared import names
+from cards.rules._shared import names, short
 from mappings.profile import PainProfile
 
 KINDS = ("opioid-active",)
@@ -40,8 +40,8 @@ def opioid_active(p: PainProfile, pid: str) -> Card | None:
     d.do = [text.advice["review"]]
     d.evidence = [m.evidence for m in opioids + others]
     if others:
-        d.summary = fit_summary(text.summaries["cns"], drugs=names(opioids), others=names(others))
+        d.summary = fit_summary(text.summaries["cns"], drugs=short(opioids), others=short(others))
         d.cautions.append(text.advice["cns"].format(others=names(others)))
     else:
-        d.summary = fit_summary(text.summaries["default"], drugs=names(opioids))
+        d.summary = fit_summary(text.summaries["default"], drugs=short(opioids))
     return finish(d, pid)

@@ -17,6 +17,8 @@ from __future__ import annotations
 from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
 from cards.rules._order import Context, concerns, draft, med, remove, with_concerns
+from cards.rules._shared import short
+from mappings import short_names
 from mappings.profile import DraftOrder
 
 KINDS = ("opioid-order",)
@@ -31,9 +33,10 @@ def opioid_order(ctx: Context, o: DraftOrder) -> Draft | None:
     partners = [c.partner for c in found if c.partner is not None]
     names = ", ".join(dict.fromkeys(x.display for x in partners))
     variant = "cns" if partners else "default"
-    d = draft(
-        "opioid-order", fit_summary(text.summaries[variant], order=o.display, others=names), o
+    summary = fit_summary(
+        text.summaries[variant], order=short_names.order_names(o), others=short(partners)
     )
+    d = draft("opioid-order", summary, o)
     d.do = [text.advice["first"]]
     if partners:
         d.do.append(text.advice["cns"].format(others=names))

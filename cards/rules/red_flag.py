@@ -32,7 +32,7 @@ _EMERGENCIES = ("cauda_equina", "cord_compression", "progressive_deficit")
 
 def red_flag(p: PainProfile, pid: str, flags: tuple[RedFlag, ...]) -> Card:
     text = CARDS["red-flag"]
-    labels = ", ".join(dict.fromkeys(f.label for f in flags))
+    labels = list(dict.fromkeys(f.label for f in flags))
     d = Draft("red-flag", fit_summary(text.summaries["default"], flags=labels))
     d.do = [text.advice["evaluate"]]
     if any(f.category in _EMERGENCIES for f in flags):

@@ -28,7 +28,7 @@ def red_flag_risk(p: PainProfile, pid: str) -> Card | None:
     if not p.has_back_pain or not p.risk_factors:
         return None
     text = CARDS["red-flag-risk"]
-    labels = ", ".join(dict.fromkeys(f.label for f in p.risk_factors))
+    labels = list(dict.fromkeys(f.label for f in p.risk_factors))
     d = Draft("red-flag-risk", fit_summary(text.summaries["default"], flags=labels))
     d.do = [text.advice["assess"], text.advice["imaging"]]
     if nuance := ms_nuance(p):

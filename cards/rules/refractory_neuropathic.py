@@ -14,7 +14,7 @@ from __future__ import annotations
 from cards.build import Draft, finish, fit_summary
 from cards.content import CARDS
 from cards.model import Card
-from cards.rules._shared import names
+from cards.rules._shared import short
 from mappings.profile import Duration, PainProfile
 
 KINDS = ("refractory-neuropathic",)
@@ -25,7 +25,7 @@ def refractory_neuropathic(p: PainProfile, pid: str) -> Card | None:
     if not (p.neuropathic and gaba and other and p.duration is Duration.SUBACUTE_CHRONIC):
         return None
     text = CARDS["refractory-neuropathic"]
-    drugs = names(gaba + other)
+    drugs = short(gaba + other)
     d = Draft("refractory-neuropathic", fit_summary(text.summaries["default"], drugs=drugs))
     d.do = list(text.advice.values())
     d.evidence = list(p.neuropathic) + [m.evidence for m in gaba + other]

@@ -17,7 +17,7 @@ from __future__ import annotations
 from cards.build import Draft, finish, fit_summary, suggestion
 from cards.content import CARDS
 from cards.model import Card
-from cards.rules._shared import alternatives, names
+from cards.rules._shared import alternatives, short
 from mappings.profile import Duration, PainProfile
 
 KINDS = ("refractory-spasticity",)
@@ -32,7 +32,7 @@ def refractory_spasticity(p: PainProfile, pid: str) -> Card | None:
     if p.by_route("intrathecal"):
         return None  # already on a pump: the spasticity card says to review it
     text = CARDS["refractory-spasticity"]
-    d = Draft("refractory-spasticity", fit_summary(text.summaries["default"], drugs=names(oral)))
+    d = Draft("refractory-spasticity", fit_summary(text.summaries["default"], drugs=short(oral)))
     d.do = list(text.advice.values())
     d.evidence = list(p.spasticity) + [m.evidence for m in oral] + list(p.back_pain)
     actions = alternatives(("botulinum_toxin", "intrathecal_baclofen"), pid, list(p.spasticity))

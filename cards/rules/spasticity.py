@@ -23,7 +23,16 @@ from cards.build import Draft, finish, fit_summary, suggestion
 from cards.content import CARDS
 from cards.model import Card
 from cards.products import DRUGS
-from cards.rules._shared import alternatives, check, evidence_of, left_out, names, others, texts
+from cards.rules._shared import (
+    alternatives,
+    check,
+    evidence_of,
+    left_out,
+    names,
+    others,
+    short,
+    texts,
+)
 from mappings.profile import PainProfile
 
 KINDS = ("spasticity",)
@@ -43,7 +52,7 @@ def spasticity(p: PainProfile, pid: str) -> Card | None:
         return finish(d, pid)
     current = p.meds_in("antispasticity")
     if current:
-        d.summary = fit_summary(text.summaries["titrate"], drug=names(current))
+        d.summary = fit_summary(text.summaries["titrate"], drug=short(current))
         d.do = [a["titrate"].format(drugs=names(current)), a["phasic"], a["physiotherapy"]]
         for m in current:
             for c in safety.concerns(safety.drug_of(m), p, others(p, m)):

@@ -249,8 +249,8 @@ def rendered() -> Recorder:
     with pytest.MonkeyPatch.context() as mp:
         describe = Evidence.describe
 
-        def recording(self: Evidence) -> str:
-            text = describe(self)
+        def recording(self: Evidence, *args: Any) -> str:
+            text = describe(self, *args)
             recorder.described.add(text)
             return text
 
@@ -290,8 +290,10 @@ def lines_of(card: Card) -> Iterator[tuple[str, str]]:
 
 
 def _evidence_lines(recorder: Recorder) -> set[str]:
-    """Each quoted evidence line as a detail bullet shows it (build._detail, build._bullets)."""
-    return {plain(plain(text), 800) for text in recorder.described}
+    """Each quoted evidence line as a detail bullet shows it (build.quote, build._bullets), and
+    as a pair card's note quotes it (`NOTES["together"]`)."""
+    lines = {plain(text, 800) for text in recorder.described}
+    return lines | {plain(NOTES["together"].format(other=line), 800) for line in lines}
 
 
 def _check(recorder: Recorder) -> tuple[Counter[str], list[str]]:

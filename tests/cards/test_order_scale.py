@@ -167,7 +167,9 @@ def test_cards_past_the_cap_fold_into_one_card_that_says_how_many():
     assert fold.detail.startswith(f"**{CARDS['nsaid-risk'].lead}**")
     # the shown cards are the first drafts; the folded card names the next ones, then a count
     assert all(f"MedicationRequest/scale-{i:05d}" in c.detail for i, c in enumerate(shown))
-    order = NOTES["order"].format(order=IBUPROFEN[1], ref="MedicationRequest/scale-00010")
+    order = NOTES["order"].format(
+        order=IBUPROFEN[1], code=f"RxNorm {IBUPROFEN[0]}", ref="MedicationRequest/scale-00010"
+    )
     assert f"- {order}" in fold.detail
     assert "scale-00019" in fold.detail and "scale-00020" not in fold.detail
     assert fold.detail.endswith(f"- {FOLDED['more'].format(more=25 - MAX_CARDS_PER_KIND)}")
@@ -234,7 +236,12 @@ def test_a_dose_total_adds_every_draft_and_lists_the_first():
     p = profile()
     apap = draft(0, *MIX[7])  # 4,000 mg a day
     combos = [draft(1 + i, *MIX[8]) for i in range(MAX_QUOTED + 20)]  # 3,900 mg a day each
-    cards = [c for c in answer(p, bundle([apap, *combos])) if c.summary.startswith(MIX[7][1])]
+    # the acetaminophen order's cards (a summary names a drug by its short name)
+    cards = [
+        c
+        for c in answer(p, bundle([apap, *combos]))
+        if c.summary.startswith("acetaminophen 500 mg tablet")
+    ]
     card = by_kind(cards)["dose-above-maximum"]  # the combinations' own cards: 7,900 mg each
     total = 4000 + 3900 * (MAX_QUOTED + 20)
     assert f"{total:,} mg acetaminophen a day" in card.summary

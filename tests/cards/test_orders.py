@@ -34,8 +34,9 @@ def test_imaging_card_names_the_order_and_offers_delete_plus_physiotherapy():
     card = by_kind(run(profile(onset_days=10), order("spine_imaging", id="mri-7")))[
         "imaging-not-indicated"
     ]
-    assert "MRI lumbar spine without contrast" in card.summary and "6 weeks" in card.summary
-    assert "**MRI lumbar spine without contrast** (ServiceRequest/mri-7)" in card.detail
+    # the summary names the scan short (modality and region), the detail in full with its code
+    assert "(MRI lumbar spine)" in card.summary and "6 weeks" in card.summary
+    assert "**MRI lumbar spine without contrast** [ServiceRequest/mri-7]" in card.detail
     assert "back pain for 10 days" in card.detail
     (s,) = card.suggestions
     assert [a.type for a in s.actions] == ["delete", "create"]
