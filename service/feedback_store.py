@@ -40,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.protocol import FeedbackItem
+from service.schema import create_tables
 
 metadata = MetaData()
 
@@ -106,9 +107,11 @@ class FeedbackStore:
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_durability)
         store = cls(engine, retention_days=retention_days, clock=clock)
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-            await conn.run_sync(lambda sync: received_at_index.create(sync, checkfirst=True))
+        await create_tables(
+            engine,
+            metadata.create_all,
+            lambda sync: received_at_index.create(sync, checkfirst=True),
+        )
         if store.retention is not None:
             await store.purge()
         return store

@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cards.model import Card
+from service.schema import create_tables
 
 metadata = MetaData()
 
@@ -105,8 +106,7 @@ class IssuanceLedger:
     @classmethod
     async def open(cls, engine: AsyncEngine, **options: Any) -> IssuanceLedger:
         """Create the table if it is missing (in the feedback store's database)."""
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        await create_tables(engine, metadata.create_all)
         return cls(engine, **options)
 
     def record(
