@@ -3,21 +3,45 @@ call's raw body -> cards (`answer`, which reads the body and resolves its prefet
 
 Shared by the hook endpoints and the offline `evaluate` command, so what a tester sees on the
 command line is exactly what an EHR would get.
+
+`evaluate` is CPU work. For a body above `OFFLOAD_ABOVE_BYTES`, `answer` runs it in a worker
+thread when called from an event loop, so that the loop goes on answering `/health` and other
+calls while a large chart is read (the GIL passes between the threads every few milliseconds).
+A smaller body is evaluated in place: handing it to a thread would cost more than the time it
+holds the loop (bench/hostile_text.py measures both).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
+
+import anyio
+import anyio.to_thread
+import sniffio
+from anyio.lowlevel import RunVar
 
 import cards
 import mappings
-from cards.model import Card
+from cards.model import Action, Card
+from cards.pama import pama_actions
 from mappings.fhir import Decode
 from service import hooks
 from service.discovery import ServiceDefinition
 from service.fhir import FhirClient
 from service.prefetch import resolve
+
+# Evaluations run at once in worker threads, per event loop (per worker process). The GIL runs
+# one at a time whatever this says, so more threads add no throughput; more than one lets a small
+# call take turns with a large one rather than wait for it to end. Each evaluation holds a chart's
+# objects, so this also bounds the memory calls being evaluated hold; the others wait their turn.
+MAX_CONCURRENT_EVALUATIONS = 4
+# Bodies up to this size are evaluated on the event loop: a small chart (the benchmark's
+# 50-resource one) costs less to evaluate than to hand to a thread, and however hostile its free
+# text, a body this size holds the loop only briefly (text is read in linear time, mappings.text).
+OFFLOAD_ABOVE_BYTES = 64 * 1024
+_evaluations: RunVar[anyio.CapacityLimiter] = RunVar("evaluations")
 
 
 def today() -> date:
@@ -32,12 +56,16 @@ def evaluate(
     on: date | None = None,
     consume: bool = False,
     decode: Decode | None = None,
+    actions: list[Action] | None = None,
+    hook_instance: str = "",
 ) -> list[Card]:
     """The cards for one hook call, given every resource its prefetch resolved to.
 
     `consume=True` hands `resources` over to be emptied (`mappings.classify`), for a caller that
     holds no other reference to them: the hook endpoint, once the prefetch is let go. `decode`
-    decodes the resources left encoded (`mappings.classify`).
+    decodes the resources left encoded (`mappings.classify`). `actions`, when given, receives
+    the call's system actions (the PAMA ratings of imaging drafts, `cards.pama`), which
+    `hook_instance` correlates.
     """
     patient_id = str(context.get("patientId", ""))
     day = on or today()
@@ -61,6 +89,10 @@ def evaluate(
         consume=consume,
         decode=decode,
     )
+    if actions is not None and orders and not profile.deceased:
+        actions += pama_actions(
+            profile, orders, context.get("draftOrders"), hook_instance=hook_instance, today=day
+        )
     return cards.cards_for(
         service.hook,
         profile,
@@ -79,6 +111,7 @@ async def answer(
     log: dict[str, object],
     on: date | None = None,
     offline: bool = False,
+    actions: list[Action] | None = None,
 ) -> list[Card]:
     """The cards for one hook call's raw body: read it, resolve its prefetch, evaluate.
 
@@ -87,9 +120,11 @@ async def answer(
     reading (an OperationOutcome, say) the call is answered again from the body the eager way,
     with what the first reading fetched from the FHIR server. `log` receives the hook instance
     and the keys fetched, for the hook's log line, as soon as they are known. Raises
-    `HTTPProblem` (400) and `PrefetchUnavailable` (412).
+    `HTTPProblem` (400) and `PrefetchUnavailable` (412). `actions` receives the call's system
+    actions (see `evaluate`).
     """
     defer = hooks.defers_entries(body)
+    offload = len(body) > OFFLOAD_ABOVE_BYTES
     # what the first reading fetched, by query, for a second reading to reuse
     fetched: dict[str, list[dict[str, Any]]] | None = {} if defer else None
     while True:
@@ -103,10 +138,43 @@ async def answer(
         # each resource once read (see mappings.classify, consume).
         request.prefetch = None
         decode = hooks.EntryDecoder() if defer else None
-        found = evaluate(
-            service, request.context, resolved.resources, on=on, consume=True, decode=decode
+        rated: list[Action] = []  # this reading's; a second reading starts afresh
+        evaluation = partial(
+            evaluate,
+            service,
+            request.context,
+            resolved.resources,
+            on=on,
+            consume=True,
+            decode=decode,
+            actions=rated,
+            hook_instance=request.hookInstance,
         )
+        found = await _off_loop(evaluation) if offload else evaluation()
         if decode is None or not decode.redo:
+            if actions is not None:
+                actions += rated
             return found
         log["reread"] = True
         defer = False
+
+
+async def _off_loop(evaluation: partial[list[Card]]) -> list[Card]:
+    """`evaluation()` in a worker thread (at most `MAX_CONCURRENT_EVALUATIONS` at once), or in
+    place when no event loop runs (a caller driving `answer` by hand, as bench/identical.py
+    does): then there is no loop to keep free."""
+    try:
+        sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return evaluation()
+    return await anyio.to_thread.run_sync(evaluation, limiter=_limiter())
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    """The event loop's evaluation limiter (one per loop: a limiter belongs to its loop)."""
+    try:
+        return _evaluations.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(MAX_CONCURRENT_EVALUATIONS)
+        _evaluations.set(limiter)
+        return limiter
