@@ -31,7 +31,10 @@ _UNKNOWN = object()
 _MEASURED = re.compile(r"^(age|egfr|pregnancy_weeks)(<|>=)(\d+(?:\.\d+)?)$")
 # Only this much of any one text is read for route words: a drug's name is short.
 _MAX_TEXT = 500
-_MAX_REMEMBERED = 10_000  # rows per drug kept (drugs come from the tables: few distinct ones)
+# Bytes of rows per drug kept: a drug is the ingredients a caller's text names (any number, in
+# any order), so even these keys are the caller's to choose.
+_ROWS_BYTES = 2 * 1024 * 1024
+_ROWS_KEY_CHARS = 1_000
 _ROUTES_BYTES = 1024 * 1024  # routes per drug text: keyed on the texts a caller sends
 
 
@@ -169,7 +172,9 @@ class Knowledge:
     )
     _states: dict[tuple[str, str], list[StateRule]] = field(default_factory=dict)
     _limits: dict[str, list[DoseLimit]] = field(default_factory=dict)
-    _for: dict[tuple, list | dict] = field(default_factory=dict)  # rows per drug, as asked
+    _for: Memo[tuple, list | dict] = field(  # rows per drug, as asked
+        default_factory=lambda: Memo(max_bytes=_ROWS_BYTES, max_key_chars=_ROWS_KEY_CHARS)
+    )
     classes_of: Mapping[str, frozenset[str]] = field(default_factory=dict)  # ingredient -> classes
     _routes_said: Memo[tuple, str | None] = field(
         default_factory=lambda: Memo(max_bytes=_ROUTES_BYTES, max_key_chars=_MAX_TEXT)
@@ -280,9 +285,7 @@ class Knowledge:
         return found
 
     def _remember(self, key: tuple, found: list | dict) -> None:
-        # Drugs come from the product table, so there are few distinct ones; bounded anyway.
-        if len(self._for) < _MAX_REMEMBERED:
-            self._for[key] = found
+        self._for.remember(key, found)
 
     def limits_for(self, ingredient: str) -> list[DoseLimit]:
         return self._limits.get(ingredient, [])

@@ -22,22 +22,24 @@ _ENTRY_BYTES = 112
 
 
 def size_of(value: Any) -> int:
-    """Bytes of the strings and tuples in `value`, the containers included (an upper bound: a
-    string shared with the tables is counted as if it were a copy); anything else counts 0."""
+    """Bytes of the strings and containers in `value` (an upper bound: a string shared with the
+    tables is counted as if it were a copy); other objects are the tables' own and count 0."""
     kind = value.__class__
     if kind is str:
         return sys.getsizeof(value)
-    if kind is tuple:
+    if kind is tuple or kind is list or kind is frozenset:
         return sys.getsizeof(value) + sum(size_of(item) for item in value)
+    if kind is dict:
+        return sys.getsizeof(value) + sum(size_of(k) + size_of(v) for k, v in value.items())
     return 0
 
 
 def chars_of(key: Any) -> int:
-    """Characters of the caller's text in a key (a string, or tuples of strings)."""
+    """Characters of the caller's text in a key (a string, or tuples and sets of strings)."""
     kind = key.__class__
     if kind is str:
         return len(key)
-    if kind is tuple:
+    if kind is tuple or kind is frozenset:
         return sum(chars_of(item) for item in key)
     return 0
 

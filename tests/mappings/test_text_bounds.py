@@ -255,6 +255,21 @@ def test_code_lookups_stay_under_the_cap(fresh: Terminology) -> None:
     assert fresh.lookup("http://snomed.info/sct", "279039007") is not None  # still answers
 
 
+def test_rows_per_drug_stay_under_the_cap(fresh: Terminology) -> None:
+    """A drug is whatever ingredients a caller's text names, in any order: many distinct ones."""
+    knowledge = fresh.knowledge
+    names = sorted(fresh.ingredient_classes)
+    for i in range(3_000):
+        drug = tuple(names[(i * 7 + k * 13) % len(names)] for k in range(1 + i % 40))
+        classes = frozenset(c for n in drug for c in fresh.ingredient_classes[n])
+        knowledge.interactions_for(drug, classes)
+        knowledge.partners_of(drug, classes)
+        knowledge.state_rules_for(drug, classes)
+    memo = knowledge._for
+    assert 0 < len(memo) < 9_000
+    assert _memo_bytes(memo) <= memo.max_bytes
+
+
 def test_a_memo_keeps_no_long_key_and_drops_the_oldest_when_full() -> None:
     memo: Memo[str, str | None] = Memo(max_bytes=4_000, max_key_chars=20)
     memo.remember("x" * 21, "long")
