@@ -54,8 +54,11 @@ def _complete(coroutine: Any) -> Any:
 def _respond(entry: dict[str, Any], body: dict[str, Any]) -> bytes:
     """The hook endpoint's steps without HTTP (service.app.call_service)."""
     service = SERVICES[entry["id"]]
-    answer = pipeline.answer(service, orjson.dumps(body), None, log={}, on=DAY, offline=True)
-    return orjson.dumps(response_body(_complete(answer)))
+    actions: list[Any] = []
+    answer = pipeline.answer(
+        service, orjson.dumps(body), None, log={}, on=DAY, offline=True, actions=actions
+    )
+    return orjson.dumps(response_body(_complete(answer), actions))
 
 
 def _request(
@@ -94,10 +97,13 @@ def _evaluate_directly(entry: dict[str, Any], resources: list[dict[str, Any]]) -
         orders = [load_order(o.name, patient_id=pid, today=DAY) for o in list_orders()]
         context["draftOrders"] = {"entry": [{"resource": o} for o in orders]}
     decode = hooks.EntryDecoder() if defer else None
-    found = pipeline.evaluate(service, context, resources, on=DAY, decode=decode)
+    actions: list[Any] = []
+    found = pipeline.evaluate(
+        service, context, resources, on=DAY, decode=decode, actions=actions, hook_instance="x"
+    )
     if decode is not None and decode.redo:
         raise SystemExit("a messy chart needed the eager reading: add a case for it")
-    return orjson.dumps(response_body(found))
+    return orjson.dumps(response_body(found, actions))
 
 
 # ---- messy copies ------------------------------------------------------------------------------

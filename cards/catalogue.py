@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from cards import snooze
+from cards import pama, snooze
 from cards.content import (
     ACTIONS,
     CARDS,
@@ -22,12 +22,13 @@ from cards.content import (
     LIST_MORE,
     MS_NUANCE,
     NOTES,
+    PAMA,
     PHYSIOTHERAPY,
     SEVERITY_WORDS,
     STAY_ACTIVE,
 )
 from cards.products import DRUGS, LINKS, OVERRIDE_REASONS, SERVICES, SOURCES
-from cards.rules import Header, headers
+from cards.rules import Header, headers, parse
 from mappings.thresholds import THRESHOLDS
 
 _HEADER = """# Card catalogue
@@ -170,5 +171,14 @@ def render() -> str:
         f"`{r.decision}`: info cards: {snooze.period_words(r.days['info'])}; "
         f"warning cards: {snooze.period_words(r.days['warning'])}"
         for r in snooze.TABLE.values()
+    )
+    lines += ["", "## PAMA appropriateness ratings (cards/pama.py, order hooks)", ""]
+    (rating,) = parse(pama)
+    lines += _header(rating)
+    lines += _bullets(
+        [
+            *(f"`{k}`: {text}" for k, text in PAMA["ratings"].items()),
+            f"Action description: {_template(PAMA['description'])}",
+        ]
     )
     return "\n".join(lines).rstrip() + "\n"

@@ -180,10 +180,15 @@ def sort_cards(cards: list[Card]) -> list[Card]:
 
 
 def response_body(cards: list[Card], system_actions: list[Action] | None = None) -> dict[str, Any]:
-    """The JSON object of a successful hook response."""
+    """The JSON object of a successful hook response.
+
+    System actions go both where CDS Hooks 2.0 puts them (`systemActions`) and where the PAMA
+    guide and the Sandbox read them (`extension.systemActions`); they are the same updates."""
     body: dict[str, Any] = {"cards": [c.dump() for c in cards]}
     if system_actions:
-        body["systemActions"] = [_prune(a.model_dump(mode="json")) for a in system_actions]
+        dumped = [_prune(a.model_dump(mode="json")) for a in system_actions]
+        body["systemActions"] = dumped
+        body["extension"] = {"systemActions": dumped}
     return body
 
 

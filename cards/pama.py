@@ -2,15 +2,14 @@
 
 When: order-select or order-sign, a focused draft ServiceRequest of spine imaging (lumbar,
     thoracic or whole spine) or of brain imaging.
-Then: the draft, unchanged but for the Argonaut PAMA extensions, in an `update` system action:
-    - appropriate: a red flag or risk factor, recorded or given as the order's reason; or a
-      surgical candidate (disc disorder or stenosis) after {imaging_after_days} days of back pain;
-    - not-appropriate: spine imaging for back pain before {imaging_after_days} days (or of
-      unknown duration) with neither; the `imaging-not-indicated` card says why;
-    - no-criteria-apply: imaging whose reason is MS and not back pain (disease monitoring), and
-      brain imaging in a patient with MS;
-    - no rating otherwise (the guide: a service that cannot rate an order SHALL NOT rate it),
-      e.g. chronic back pain without a recorded disc disorder or stenosis.
+Then: the draft, unchanged but for the Argonaut PAMA extensions, in an `update` system action.
+    Appropriate: a red flag or risk factor, recorded or given as the order's reason, or a
+    surgical candidate (disc disorder or stenosis) after {imaging_after_days} days of back pain.
+    Not appropriate: spine imaging for back pain before {imaging_after_days} days (or of unknown
+    duration) with neither; the `imaging-not-indicated` card says why. No criteria apply:
+    imaging whose reason is MS and not back pain (disease monitoring), and brain imaging in a
+    patient with MS. No rating otherwise (the guide: a service that cannot rate an order SHALL
+    NOT rate it), e.g. chronic back pain without a recorded disc disorder or stenosis.
 Source: Argonaut "CDS Hooks for PAMA" guide; ACR Appropriateness Criteria Low Back Pain; ACP
     2011 and 2017; clinical-rules.md section 6. URLs, codes and concept lists are rows of
     mappings/data/imaging/pama.csv.
@@ -41,6 +40,8 @@ from mappings.profile import DraftOrder, PainProfile
 from mappings.thresholds import THRESHOLDS as T
 
 __all__ = ["PamaTerms", "pama_actions", "rate"]
+
+KINDS = ("pama-rating",)  # the header's name in the card catalogue (not a card kind)
 
 _DATA = Path(__file__).resolve().parent.parent / "mappings" / "data" / "imaging" / "pama.csv"
 _COLUMNS = ("kind", "key", "value", "source", "reviewed")
@@ -170,8 +171,11 @@ def _rated(resource: dict[str, Any], rating: str, consult_id: str) -> dict[str, 
         },
         {"url": t["qcdsm_extension"], "valueString": t["qcdsm_consulted"]},
         {"url": t["consult_id_extension"], "valueUri": consult_id},
-        {"url": t["auc_applied_extension"], "valueUri": t["auc_applied"]},
     ]
+    if rating != "no_criteria_apply":  # no criteria were applied
+        updated["extension"].append(
+            {"url": t["auc_applied_extension"], "valueUri": t["auc_applied"]}
+        )
     return updated
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from cards.content import CARDS, MS_NUANCE
 from mappings.concepts import MS_COMMON_FINDINGS
 from mappings.loader import load_terminology
-from mappings.profile import PainProfile, RedFlag
+from mappings.profile import DraftOrder, PainProfile, RedFlag
 
 _BLADDER = ("urinary_retention", "urinary_incontinence")
 _CAUDA_SIGNS = ("saddle_anaesthesia", "bowel_incontinence")
@@ -43,6 +43,13 @@ def hard_flags(profile: PainProfile) -> tuple[RedFlag, ...]:
         if bladder and signs:
             flags += (RedFlag("cauda_equina", _CAUDA_EQUINA, True, signs[0]),)
     return flags
+
+
+def reason_flags(order: DraftOrder) -> frozenset[str]:
+    """The red flags and risk factors an order gives as its reason (reasonCode): a clinician
+    ordering imaging for suspected cauda equina has recorded the flag there, if nowhere else."""
+    concepts = load_terminology().concepts
+    return frozenset(c for c in order.reason_concepts if c in concepts and concepts[c].is_red_flag)
 
 
 def ms_nuance(profile: PainProfile) -> str | None:

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 import mappings
-from cards.model import response_body
+from cards.model import Action, response_body
 from service import admin, metrics, pipeline, security
 from service.auth import require_client
 from service.config import Settings, check_auth, load_settings
@@ -169,14 +169,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             service = service_for(service_id)
             body = await request.body()
-            cards = await pipeline.answer(service, body, request.app.state.fhir, log=fields)
+            actions: list[Action] = []
+            cards = await pipeline.answer(
+                service, body, request.app.state.fhir, log=fields, actions=actions
+            )
             # snoozed cards out; every card to the issuance ledger and the metrics
             cards = request.app.state.governance.screen(service.id, cards, log=fields)
             fields["cards"] = [
                 c.source.topic.code if c.source.topic else c.indicator for c in cards
             ]
             status = 200
-            return _private_json(response_body(cards))
+            if actions:
+                fields["systemActions"] = len(actions)
+            return _private_json(response_body(cards, actions))
         except HTTPProblem as exc:
             status = exc.status
             fields["problem"] = security.without_echoes(exc.diagnostics)

@@ -377,7 +377,15 @@ def _evaluate(args: argparse.Namespace) -> int:
             "ms-backpain-cds: not in prefetch, treated as empty: " + ", ".join(resolved.missing),
             file=sys.stderr,
         )
-    body = response_body(pipeline.evaluate(service, request.context, resolved.resources))
+    actions: list = []
+    found = pipeline.evaluate(
+        service,
+        request.context,
+        resolved.resources,
+        actions=actions,
+        hook_instance=request.hookInstance,
+    )
+    body = response_body(found, actions)
     if args.json:
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

@@ -2,9 +2,9 @@
 
 When: a focused draft ServiceRequest of spine imaging (MRI, CT or X-ray of the lumbar, thoracic
     or whole spine) for back pain (back pain recorded, or the order's reason), no red flag or
-    risk factor recorded, and back pain for under {imaging_after_days} days or of unknown
-    duration. Silent for brain imaging and for imaging whose reason is MS (disease monitoring)
-    without back pain.
+    risk factor recorded or given as the order's reason, and back pain for under
+    {imaging_after_days} days or of unknown duration. Silent for brain imaging and for imaging
+    whose reason is MS (disease monitoring) without back pain.
 Then: a warning card: imaging is for red flags or a surgical candidate after 4 to 6 weeks;
     first-line treatment instead; record MS as the reason if it is monitoring. Suggests
     "cancel imaging; refer to physiotherapy" (recommended): delete the draft (when it has an id)
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from cards.build import Draft, fit_summary, suggestion
 from cards.content import CARDS
-from cards.red_flags import hard_flags
+from cards.red_flags import hard_flags, reason_flags
 from cards.rules._order import Context, draft, propose, remove
 from mappings import short_names
 from mappings.profile import DraftOrder
@@ -31,7 +31,7 @@ KINDS = ("imaging-not-indicated",)
 
 def imaging_not_indicated(ctx: Context, o: DraftOrder) -> Draft | None:
     p = ctx.profile
-    if "spine_imaging" not in o.kinds or p.red_flags or hard_flags(p):
+    if "spine_imaging" not in o.kinds or p.red_flags or hard_flags(p) or reason_flags(o):
         return None
     if "ms" in o.reason_concepts and "back_pain" not in o.reason_concepts:
         return None  # MS disease monitoring

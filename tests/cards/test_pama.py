@@ -199,3 +199,16 @@ def test_data_file_rows_are_checked(tmp_path):
     )
     with pytest.raises(DataError, match="missing rows"):
         PamaTerms.load(bad)
+
+
+def test_red_flag_criterion_is_every_red_flag_and_risk_factor_concept():
+    """The rating and the imaging card read the same red flags (concepts.csv categories)."""
+    concepts = mappings.load_terminology().concepts
+    flags = {c for c, concept in concepts.items() if concept.is_red_flag}
+    assert pama_terms().criteria["red_flag"] == flags
+
+
+def test_no_criteria_apply_names_no_criteria_applied():
+    (action,) = actions(MS_CHART, service_request(MRI_BRAIN, [MS]))
+    urls = {e["url"] for e in action.resource["extension"]}
+    assert pama_terms().terms["auc_applied_extension"] not in urls
