@@ -142,6 +142,28 @@ def _draft_resources(draft_orders: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+# A rated draft is sent back whole: one nested deeper or larger than any real ServiceRequest is
+# not rated rather than echoed (JSON encoders stop at a depth of a few hundred).
+_MAX_DEPTH = 32
+_MAX_NODES = 10_000
+
+
+def _echoable(resource: dict[str, Any]) -> bool:
+    """True when the draft is shallow and small enough to send back, found in bounded steps."""
+    stack: list[tuple[Any, int]] = [(resource, 1)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if depth > _MAX_DEPTH or nodes > _MAX_NODES:
+            return False
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return True
+
+
 def _rated(resource: dict[str, Any], rating: str, consult_id: str) -> dict[str, Any]:
     """The draft with the PAMA extensions, and any earlier PAMA extensions replaced."""
     t = pama_terms().terms
@@ -189,14 +211,15 @@ def pama_actions(
 ) -> list[Action]:
     """One `update` system action per focused imaging draft the service can rate.
 
-    A draft without an id cannot be updated, so it is not rated (its card still shows)."""
+    A draft without an id cannot be updated, and one too deep or large to send back is not
+    echoed: neither is rated (their cards still show)."""
     resources = _draft_resources(draft_orders)
     actions: list[Action] = []
     for order in orders:
         if not order.selected or order.resource_type != "ServiceRequest":
             continue
         resource = resources.get(order.reference)
-        if resource is None:
+        if resource is None or not _echoable(resource):
             continue
         rating = rate(profile, order, today)
         if rating is None:

@@ -212,3 +212,12 @@ def test_no_criteria_apply_names_no_criteria_applied():
     (action,) = actions(MS_CHART, service_request(MRI_BRAIN, [MS]))
     urls = {e["url"] for e in action.resource["extension"]}
     assert pama_terms().terms["auc_applied_extension"] not in urls
+
+
+def test_a_draft_too_deep_to_send_back_is_not_rated():
+    nested: list = [None]
+    for _ in range(300):
+        nested = [nested]
+    draft = service_request(MRI_BRAIN, [MS], extension=[{"url": "x", "valueString": "y"}])
+    draft["reasonCode"][0]["coding"][0]["extension"] = nested
+    assert actions(MS_CHART, draft) == []

@@ -96,3 +96,19 @@ def test_no_imaging_order_no_system_actions(client):
     request = hook_request("order-select", full_prefetch(MS, LOW_BACK_PAIN))
     body = client.post("/cds-services/ms-back-pain-order-select", json=request).json()
     assert "systemActions" not in body and "extension" not in body
+
+
+def test_a_draft_nested_too_deep_to_echo_gets_its_cards_and_no_rating(client):
+    """Found by the fuzz test: the rated draft is sent back whole, and a JSON encoder stops a
+    few hundred levels down; such a draft is not rated (and never a 500)."""
+    nested: list = [None]
+    for _ in range(250):
+        nested = [nested]
+    context = pama_context("70553", "MRI brain", [("24700007", "Multiple sclerosis")])
+    reason = context["draftOrders"]["entry"][0]["resource"]["reasonCode"][0]
+    reason["coding"][0]["extension"] = nested
+    request = hook_request("order-sign", full_prefetch(MS), context=context)
+    del request["context"]["selections"]
+    response = client.post("/cds-services/ms-back-pain-order-sign", json=request)
+    assert response.status_code == 200, response.text
+    assert "systemActions" not in response.json()
