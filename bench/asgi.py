@@ -8,7 +8,7 @@ with one `http.request` message, so the figure holds everything the service adds
 handler's work (middlewares, routing, dependencies, the log line, the response) and nothing of
 the network. Compare two trees by running this script from each, alternating. `--defer` overrides
 the body size above which prefetch entries are decoded only when read
-(`service.hooks.DEFER_ENTRIES_ABOVE`), to find where deferring starts to pay. `--auth` runs
+(`service.fhir.decoding.DEFER_ENTRIES_ABOVE`), to find where deferring starts to pay. `--auth` runs
 the app with `MSCDS_AUTH=jwt` and one trusted issuer (an inline JWK Set, the in-process replay
 cache), each call carrying its own token signed beforehand, so the figure includes verifying it.
 """
@@ -96,8 +96,8 @@ async def _run(
     size: int, hook: str, calls: int, rounds: int, floor: bool, tokens: Iterator[bytes] | None
 ) -> list[float]:
     from bench.patients import hook_request, patient_resources
-    from service.app import create_app
     from service.discovery import discovery_document
+    from service.http.app import create_app
 
     entry = next(s for s in discovery_document()["services"] if s["hook"] == hook)
     body = orjson.dumps(hook_request(entry, patient_resources(size)))
@@ -139,7 +139,7 @@ def main() -> int:
     parser.add_argument("--auth", choices=("ES384", "RS384"), help="verify a JWT on every call")
     args = parser.parse_args()
     if args.defer != "auto":
-        from service import hooks
+        from service.fhir import decoding as hooks
 
         hooks.DEFER_ENTRIES_ABOVE = -1 if args.defer == "always" else 1 << 62
     with tempfile.TemporaryDirectory() as data_dir:

@@ -194,7 +194,7 @@ async def _http(app: Any, path: str, body: bytes) -> tuple[int, int]:
 
 async def http_calls(calls: list[tuple[str, bytes]]) -> list[tuple[int, int]]:
     """Each (service id, body) through one app, started and stopped as uvicorn would."""
-    from service.app import create_app
+    from service.http.app import create_app
 
     app = create_app()
     messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

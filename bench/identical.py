@@ -12,8 +12,8 @@ Medications moved to `contained`), since fast paths for the common shapes must n
 the lenient ones decide. Requests go through the hook endpoint's own steps (`pipeline.answer`:
 parse, envelope validation, prefetch resolution, evaluation; then serialisation).
 
-Every response is computed twice: once as the service reads a body of its size, and once with
-every body's Bundle entries left encoded until read (`service.hooks.DEFER_ENTRIES_ABOVE`, which
+Every response is computed twice: once as the service reads a body of its size, and once with every
+body's Bundle entries left encoded until read (`service.fhir.decoding.DEFER_ENTRIES_ABOVE`, which
 the service does only for large bodies); both must match the baseline.
 """
 
@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.patients import patient_resources, prefetch_for
 from cards.model import response_body
-from service import hooks, pipeline
+from service import pipeline
+from service.demo.samples import list_orders, list_samples, load_order, sample_resources
 from service.discovery import SERVICES, discovery_document
-from service.samples import list_orders, list_samples, load_order, sample_resources
+from service.fhir import decoding as hooks
 
 DAY = date(2026, 11, 21)
 BASELINE = Path(__file__).resolve().parent / "identical.json"
@@ -52,7 +53,7 @@ def _complete(coroutine: Any) -> Any:
 
 
 def _respond(entry: dict[str, Any], body: dict[str, Any]) -> bytes:
-    """The hook endpoint's steps without HTTP (service.app.call_service)."""
+    """The hook endpoint's steps without HTTP (service.http.app.call_service)."""
     service = SERVICES[entry["id"]]
     actions: list[Any] = []
     answer = pipeline.answer(

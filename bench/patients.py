@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from service.samples import list_orders, list_samples, load_order, sample_resources
+from service.demo.samples import list_orders, list_samples, load_order, sample_resources
 
 STORY = "ms-mixed-pain"
 SNOMED = "http://snomed.info/sct"

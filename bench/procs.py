@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from service.cli import event_loop
+from service.cli.main import event_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -181,7 +181,7 @@ def uvicorn_app(name: str, app: str, workers: int, logdir: Path, env: dict[str, 
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(BENCH)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    # the service's own uvicorn options (service/cli.py), event loop included
+    # the service's own uvicorn options (service/cli/main.py), event loop included
     command += ["--loop", event_loop(workers), "--no-access-log", "--no-server-header"]
     command += ["--log-level", "warning"]
     return start(name, command, env, port, logdir, timeout=60)

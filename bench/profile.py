@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/profile.py [--size 500] [--hook patient-view] [--pyinstrument]
 
-Stages, as in the hook endpoint: parse + envelope validation (service.hooks), prefetch
-resolution (service.prefetch), evaluation (service.pipeline: mappings, then cards), response
+Stages, as in the hook endpoint: parse + envelope validation (service.fhir.decoding), prefetch
+resolution (service.fhir.prefetch), evaluation (service.pipeline: mappings, then cards), response
 serialisation. The stage timings need nothing
 beyond the project; `--pyinstrument` (pip install pyinstrument into the venv) prints a call tree.
 For the HTTP framework's share, profile a running server with py-spy under `bench/run.py`'s load.
@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mappings
 from bench.patients import hook_request, patient_resources
 from cards.model import response_body
-from service import hooks, pipeline
-from service.app import GC_YOUNG_THRESHOLD
+from service import pipeline
 from service.discovery import SERVICES, discovery_document
-from service.prefetch import resolve
+from service.fhir import decoding as hooks
+from service.fhir.prefetch import resolve
+from service.http.app import GC_YOUNG_THRESHOLD
 
 
 def _complete(coroutine: Any) -> Any:
@@ -42,7 +43,7 @@ def _complete(coroutine: Any) -> Any:
 
 
 def stages(service_id: str, body: bytes) -> dict[str, float]:
-    """The hook endpoint's steps (service.app.call_service) without HTTP, timed one by one."""
+    """The hook endpoint's steps (service.http.app.call_service) without HTTP, timed one by one."""
     service = SERVICES[service_id]
     defer = hooks.defers_entries(body)
     marks = [time.perf_counter()]
@@ -72,7 +73,7 @@ def main() -> int:
     mappings.load_terminology()
     entry = next(s for s in discovery_document()["services"] if s["hook"] == args.hook)
     body = orjson.dumps(hook_request(entry, patient_resources(args.size)))
-    # The collector as the service sets it after start-up (service/app.py lifespan).
+    # The collector as the service sets it after start-up (service/http/app.py lifespan).
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)

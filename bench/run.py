@@ -121,7 +121,7 @@ def in_process(patients: dict[int, list[dict]]) -> dict[str, dict[str, float]]:
     mappings.load_terminology()
     # Like the service after start-up: keep this process's own data (every benchmark patient)
     # out of the collections the measured requests trigger.
-    from service.app import GC_YOUNG_THRESHOLD
+    from service.http.app import GC_YOUNG_THRESHOLD
 
     gc.collect()
     gc.freeze()
@@ -157,8 +157,8 @@ def single_call_http(server: procs.Server, service_id: str, body: bytes, n: int 
 
 def single_call_in_process(service_id: str, body: bytes, data_dir: Path, n: int = 100) -> float:
     """Median of `n` sequential calls through httpx.ASGITransport (no sockets), in ms."""
-    from service.app import create_app
     from service.config import load_settings
+    from service.http.app import create_app
 
     async def go() -> float:
         app = create_app(load_settings(auth="off", data_dir=data_dir, log_level="WARNING"))

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.patients import patient_resources
-from service.demo_fhir import demo_fhir_router
+from service.demo.fhir_server import demo_fhir_router
 
 DELAY_S = float(os.environ.get("BENCH_FHIR_DELAY_MS", "50")) / 1000
 SIZE = int(os.environ.get("BENCH_FHIR_PATIENT_SIZE", "50"))

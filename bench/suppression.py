@@ -44,15 +44,15 @@ from cards import snooze
 from cards.model import response_body
 from cards.products import OVERRIDE_SYSTEM
 from service import pipeline
-from service.app import GC_YOUNG_THRESHOLD
-from service.cli import request_from_bundle
+from service.cli.main import request_from_bundle
+from service.demo.samples import load_bundle
 from service.discovery import SERVICES
-from service.feedback_store import FeedbackStore, feedback_table
-from service.governance import Governance
-from service.ledger import IssuanceLedger
+from service.governance.records import Governance
+from service.governance.suppression import SuppressionView
+from service.http.app import GC_YOUNG_THRESHOLD
 from service.metrics import Metrics
-from service.samples import load_bundle
-from service.suppression import SuppressionView
+from service.store.feedback import FeedbackStore, feedback_table
+from service.store.ledger import IssuanceLedger
 
 SERVICE = SERVICES["ms-back-pain-patient-view"]
 SAMPLE = "ms-mixed-pain"  # four info cards on patient-view
@@ -170,7 +170,7 @@ def main() -> None:
     alone: dict[str, list[float]] = {w: [] for w in ways}
     for _ in range(3):  # warm-up: classify's memos, the first calls' allocations
         _answer(bodies[0])
-    # As the app does at start-up (service/app.py): start-up objects frozen, few collections.
+    # As the app does at start-up (service/http/app.py): start-up objects frozen, few collections.
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)

@@ -3,9 +3,9 @@
 One table (`cards/data/snooze.csv`, reviewed data like the safety tables) is both what a card
 promises and what the service enforces: each override reason a card offers states its period
 ("Already addressed — hide for 30 days unless the evidence changes", see `display`), and
-`service.suppression` hides the same card (same uuid) for that long. The period depends on the
-decision and on the card's indicator. Critical cards are never hidden, and warning cards at most
-`MAX_WARNING_DAYS` (a table that says otherwise stops start-up). A card's uuid is derived from
+`service.governance.suppression` hides the same card (same uuid) for that long. The period depends
+on the decision and on the card's indicator. Critical cards are never hidden, and warning cards at
+most `MAX_WARNING_DAYS` (a table that says otherwise stops start-up). A card's uuid is derived from
 its evidence, so new evidence always shows the card again, whatever the table says.
 """
 

@@ -4,7 +4,7 @@ A caller that decodes prefetch itself may keep only these top-level elements of 
 (and of each Bundle and Bundle entry around them) and drop the rest, the narrative, `meta` and
 identifiers that make up most of a chart's bytes, before it builds any Python objects. The lists
 must therefore name every element the classifier, the order reader and the prefetch reader look
-at; `tests/service/test_read_body.py` runs them over every sample chart, messy shapes included,
+at; `tests/service/fhir/test_read_body.py` runs them over every sample chart, messy shapes included,
 and fails when one reads an element that is not listed here.
 """
 

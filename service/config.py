@@ -14,8 +14,8 @@ import orjson
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from service.fhir_urls import check_base
-from service.trust import TrustedIssuer
+from service.auth.trust import TrustedIssuer
+from service.fhir.urls import check_base
 
 ENV_PREFIX = "MSCDS_"
 
@@ -178,7 +178,7 @@ def load_settings(**overrides: object) -> Settings:
 def check_auth(settings: Settings) -> None:
     """With MSCDS_AUTH=jwt, refuse to start unless a client could actually authenticate.
 
-    Demo mode supplies its own base URLs and trusts the Sandbox (service.security).
+    Demo mode supplies its own base URLs and trusts the Sandbox (service.http.security).
     """
     if settings.demo:
         check_demo(settings)

@@ -25,15 +25,16 @@ from starlette.responses import Response
 from cards import snooze
 from cards.model import Card
 from cards.products import OVERRIDE_REASONS
+from service.auth.shared_secret import credential_matches
 from service.config import Settings
 from service.discovery import SERVICES
-from service.outcome import private_response
+from service.http.errors import private_response
 from service.protocol import FeedbackItem
-from service.shared_secret import credential_matches
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-# An AuthError's reason (service/auth.py, service/jwks.py) -> its label; any other: "other".
+# An AuthError's reason (service/auth/verifier.py, service/auth/keys.py) -> its label;
+# any other: "other".
 JWT_REASONS = (
     ("no bearer token", "no-token"),
     ("token too long", "too-long"),
@@ -57,7 +58,8 @@ JWT_REASONS = (
     ("tenant", "tenant"),
 )
 
-# A reason a prefetch key could not be had (service/prefetch.py, service/fhir.py) -> its label.
+# A reason a prefetch key could not be had (service/fhir/prefetch.py, service/fhir/client.py)
+# -> its label.
 FHIR_REASONS = (
     ("(401)", "401"),
     ("(403)", "403"),
@@ -185,7 +187,7 @@ class Metrics:
 
 
 def jwt_failed(request: Request, reason: str) -> None:
-    """Count a refused JWT against the app's metrics (service/auth.py calls this)."""
+    """Count a refused JWT against the app's metrics (service/auth/verifier.py calls this)."""
     metrics = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.jwt_failure(reason)

@@ -27,10 +27,10 @@ import mappings
 from cards.model import Action, Card
 from cards.pama import pama_actions
 from mappings.fhir import Decode
-from service import hooks
 from service.discovery import ServiceDefinition
-from service.fhir import FhirClient
-from service.prefetch import resolve
+from service.fhir import decoding as hooks
+from service.fhir.client import FhirClient
+from service.fhir.prefetch import resolve
 
 # Evaluations run at once in worker threads, per event loop (per worker process). The GIL runs
 # one at a time whatever this says, so more threads add no throughput; more than one lets a small

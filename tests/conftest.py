@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 
-from service import hooks
-from service.app import create_app
 from service.config import Settings
+from service.fhir import decoding as hooks
+from service.http.app import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -49,7 +49,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def entry_reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test both ways the hook endpoint reads a prefetch Bundle: as it does for a body of
     the test's size (eagerly: test bodies are small), and with every Bundle entry left encoded
-    until read, as it does for large bodies (`service.hooks.DEFER_ENTRIES_ABOVE`)."""
+    until read, as it does for large bodies (`service.fhir.decoding.DEFER_ENTRIES_ABOVE`)."""
     if request.param == "all-deferred":
         monkeypatch.setattr(hooks, "DEFER_ENTRIES_ABOVE", -1)
     return request.param

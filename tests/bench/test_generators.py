@@ -9,7 +9,7 @@ import orjson
 from bench.loadgen import summarise
 from bench.patients import MAX_PER_OBSERVATION_KEY, hook_request, patient_resources
 from service.discovery import SERVICES, discovery_document
-from service.hooks import read_hook_request
+from service.fhir.decoding import read_hook_request
 
 
 def _entries(bundle: dict) -> list[dict]:

@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from bench.tokens import Issuer, service_id
-from service.auth import AuthError, Verifier
+from service.auth.replay import MemoryReplayCache
+from service.auth.verifier import AuthError, Verifier
 from service.config import Settings
-from service.replay import MemoryReplayCache
 
 
 @pytest.mark.parametrize("alg", ["ES384", "RS384"])

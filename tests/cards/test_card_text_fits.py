@@ -41,7 +41,7 @@ from cards import cards_for
 from cards.content import HEADINGS
 from cards.model import Card
 from mappings import classify, classify_orders, load_terminology
-from service.samples import list_orders, list_samples, load_order, sample_resources
+from service.demo.samples import list_orders, list_samples, load_order, sample_resources
 from tests.cards.test_synthea_charts import CHARTS, draft, load, patient, with_ms
 
 TODAY = date.today()

@@ -41,7 +41,7 @@ from cards.model import Card
 from cards.products import DRUGS
 from mappings import classify, classify_orders
 from mappings.profile import Evidence
-from service.samples import list_orders, list_samples, load_order, sample_resources
+from service.demo.samples import list_orders, list_samples, load_order, sample_resources
 
 TODAY = date.today()
 USER = "Practitioner/catalogue-check"

@@ -17,9 +17,9 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from service.app import create_app
 from service.config import Settings, check_auth, load_settings
-from service.shutdown import DEFAULT_GRACEFUL_TIMEOUT_S
+from service.http.app import create_app
+from service.http.shutdown import DEFAULT_GRACEFUL_TIMEOUT_S
 from tests.service.auth_helpers import ec_key, jwks
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.cli import request_from_bundle
-from service.samples import load_bundle
+from service.cli.main import request_from_bundle
+from service.demo.samples import load_bundle
 
 PV = "/cds-services/ms-back-pain-patient-view"
 FEEDBACK = PV + "/feedback"
@@ -160,8 +160,8 @@ OVERRIDE_SYSTEM = "https://ms-backpain-cds.example.org/CodeSystem/override-reaso
 async def seed(engine: AsyncEngine, days: list[Day] | None = None) -> list[Day]:
     """Write `days` as ledger and feedback rows, plus one feedback row for a card the ledger
     does not know (it counts under `unknown`: accepted, on SEED_END)."""
-    from service.feedback_store import feedback_table
-    from service.ledger import issuance_table, metadata
+    from service.store.feedback import feedback_table
+    from service.store.ledger import issuance_table, metadata
 
     days = seed_days() if days is None else days
     async with engine.begin() as conn:

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service import logs
-from service.app import create_app
 from service.config import Settings
+from service.http.app import create_app
 from service.logs import CALLER_VALUE_CHARS, SERVER_LOGGER, JsonFormatter, JsonLines, LineBudget
 from tests.fixtures.reliability.server import ServerProcess
 from tests.service.auth_helpers import (

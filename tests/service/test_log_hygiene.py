@@ -19,12 +19,12 @@ import pytest
 import respx
 import uvicorn
 
-from service import app as app_module
 from service import pipeline
-from service.app import create_app
+from service.auth.trust import TrustedIssuer
 from service.config import Settings
+from service.http import app as app_module
+from service.http.app import create_app
 from service.logs import LOGGER_NAME
-from service.trust import TrustedIssuer
 from tests.service.auth_helpers import (
     BASE,
     DISCOVERY,
@@ -272,7 +272,8 @@ def test_serve_runs_uvicorn_without_access_log_or_its_log_config(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Access-log lines would carry paths and client addresses of every call: keep them off."""
-    from service import cli, shutdown
+    from service.cli import main as cli
+    from service.http import shutdown
 
     ran: dict[str, object] = {}
     monkeypatch.setattr(shutdown, "run", lambda app, **kwargs: ran.update(kwargs))

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.app import create_app
+from service.auth.trust import TrustedIssuer
 from service.config import Settings
+from service.http.app import create_app
 from service.metrics import FHIR_REASONS, JWT_REASONS, Metrics
-from service.trust import TrustedIssuer
 from tests.fixtures.reliability.fault_fhir import FaultServer
 from tests.service.auth_helpers import BASE, ISS, bearer, ec_key, jwks, token
 from tests.service.builders import full_prefetch, hook_request

@@ -1,0 +1,1 @@
+"""Who may call: JWT verification, issuers' keys, trust, replay protection, operator secrets."""

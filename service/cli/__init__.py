@@ -1,0 +1,1 @@
+"""The `ms-backpain-cds` command."""

@@ -1,0 +1,1 @@
+"""FHIR data in and out: decoding hook bodies and prefetch, the FHIR client, its URL rule."""

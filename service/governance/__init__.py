@@ -1,0 +1,1 @@
+"""Governance: suppression while a snooze runs, and the report of what cards did."""

@@ -1,0 +1,1 @@
+"""The HTTP surface: the app factory, hook dispatch, error answers, middleware and OpenAPI."""

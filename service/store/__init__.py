@@ -1,0 +1,1 @@
+"""What the service keeps in its database: feedback, the issuance ledger, and their tables."""
