@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import time
 import traceback
@@ -74,9 +75,9 @@ class JsonLines(logging.StreamHandler):  # type: ignore[type-arg]
     def write_event(self, level: int, event: str, fields: dict[str, Any]) -> None:
         """What `emit` writes for a record of `log_event`, without building the record.
 
-        In a loaded server the LogRecord and the logging calls around it cost about 0.03 ms of
-        a 0.5 ms hook call (bench/asgi.py, log level INFO against WARNING), three times what
-        they cost in a tight loop, because every call finds them out of the CPU's caches.
+        In a loaded server the LogRecord and the logging calls around it are a measurable part
+        of a hook call (docs/performance.md), more than in a tight loop, because every call
+        finds them out of the CPU's caches.
         """
         text = _json_line(time.time(), logging.getLevelName(level).lower(), event, fields)
         try:
@@ -238,3 +239,22 @@ def log_refusal(event: str, level: int, reason: str, **caller_values: Any) -> No
             reason=reason,
             **{name: caller_value(value) for name, value in caller_values.items()},
         )
+
+
+# Libraries that print request data (SQL parameters, URLs with patient ids) below WARNING.
+CHATTY_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy", "httpx", "httpcore", "hpack", "redis")
+
+
+def pin_library_loggers() -> None:
+    """Keep data-echoing library loggers at WARNING, whatever level the root logger gets."""
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# Quoted values in a problem text (Python reprs) echo request input, which may be patient data.
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+
+
+def without_echoes(text: str) -> str:
+    """A problem text fit for the log: every quoted value replaced by '…'."""
+    return _QUOTED.sub("'…'", text)

@@ -149,9 +149,8 @@ def _serve(args: argparse.Namespace) -> int:
 def event_loop(workers: int) -> str:
     """The standard library's event loop for one worker, uvloop for several.
 
-    Under 16 busy keep-alive connections uvloop let about one request in 16 wait a second full
-    round of the others (p95 and p99 at twice the median; patient-view, 50 resources, one
-    worker: p99 19.0 ms against 12.2 ms) for the same CPU per request (0.609 against 0.603 ms).
+    Under many busy keep-alive connections uvloop let some requests wait a second full round of
+    the others (a higher p99 than the standard loop's) for the same CPU per request.
     With several workers sharing one socket, though, the standard loop accepts every waiting
     connection in the worker that wakes first (its keep-alive connections then stay there), and
     leaves TCP_NODELAY off on uvicorn's shared socket; uvloop spreads them and sets it. See

@@ -37,14 +37,14 @@ def parse_body(raw: bytes) -> dict[str, Any]:
 
 # The shape of a hook body as the service reads it. Prefetch values (a resource, or a Bundle of
 # them) keep only the elements `mappings` reads: msgspec skips the rest (narrative, meta,
-# identifiers: most of a chart's bytes) without building objects for them, which made the parse
-# 1.3x (50 resources) to 3x (5,000) cheaper than orjson building the whole tree, and linear in
-# size. Every other part of the body is decoded whole. Bodies of any other shape (a Bundle entry
-# that is not an object, say) take the lenient path below, which refuses what it always refused.
-# Two differences remain, both in what JSON allows: a number beyond a double's range in a skipped
-# element is not looked at, and an integer beyond 64 bits stays an int (orjson made it a float).
-# A status keeps only its codes and text (mappings.elements): the common shapes are typed, and a
-# status of any other shape sends the whole body down the lenient path.
+# identifiers: most of a chart's bytes) without building objects for them, which makes the parse
+# cheaper than orjson building the whole tree, and linear in size (docs/performance.md). Every other
+# part of the body is decoded whole. Bodies of any other shape (a Bundle entry that is not an
+# object, say) take the lenient path below, which refuses what it always refused. Two differences
+# remain, both in what JSON allows: a number beyond a double's range in a skipped element is not
+# looked at, and an integer beyond 64 bits stays an int (orjson made it a float). A status keeps
+# only its codes and text (mappings.elements): the common shapes are typed, and a status of any
+# other shape sends the whole body down the lenient path.
 _StatusCoding = TypedDict(  # type: ignore[misc]
     "_StatusCoding", {name: Any for name in STATUS_CODING_ELEMENTS}, total=False
 )
@@ -75,15 +75,12 @@ _Resource = _resource_shape("_Resource", "_Entry")
 
 # With `defer_entries`, a prefetch Bundle's entries keep their resource as it was sent (a
 # msgspec.Raw: a view of the body, checked as JSON but not decoded), and `EntryDecoder` decodes
-# each, as `_Resource`, when mappings reaches it. Decoded at once, a 5,000-resource chart is 10 MB
-# of objects, more than the CPU's caches hold, so decoding it and then reading it fetches every
-# object from memory twice; decoded one by one, each is read and freed while still in the
-# caches, and the next one reuses its memory. The price is a second pass over each entry's bytes
-# (cachegrind, 5,000 resources: 22 % more instructions, 92 % fewer misses of an 8 MB last-level
-# cache). `bench/asgi.py --defer always|never`, alternating on a busy machine: 6.4 MB bodies 13 %
-# faster deferred, 2.5 MB 16 %, 1.3 MB 13 %, 0.6 MB within the noise (a scratch harness on a
-# quieter machine: 1.3 MB 4 % and 0.6 MB 13 % slower). Smaller bodies, whose objects fit in the
-# caches, are decoded at once (docs/performance.md, round 5).
+# each, as `_Resource`, when mappings reaches it. Decoded at once, a large chart is more objects
+# than the CPU's caches hold, so decoding it and then reading it fetches every object from memory
+# twice; decoded one by one, each is read and freed while still in the caches, and the next one
+# reuses its memory. The price is a second pass over each entry's bytes. Smaller bodies, whose
+# objects fit in the caches, are decoded at once. `bench/asgi.py --defer always|never` measures
+# the threshold (docs/performance.md).
 DEFER_ENTRIES_ABOVE = 1024 * 1024
 
 

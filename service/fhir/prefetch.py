@@ -25,13 +25,13 @@ from service.logs import log_event
 from service.protocol import HookRequest
 
 
-class PrefetchUnavailable(Exception):
+class PrefetchUnavailable(HTTPProblem):
     """Required data could be had neither from prefetch nor from the FHIR server (412)."""
 
     def __init__(self, reasons: dict[str, str]) -> None:
         self.reasons = reasons
         detail = "; ".join(f"{key}: {why}" for key, why in sorted(reasons.items()))
-        super().__init__(f"required data unavailable ({detail})")
+        super().__init__(412, f"required data unavailable ({detail})")
 
 
 @dataclass

@@ -31,8 +31,8 @@ Page = Callable[[Request], Awaitable[Response]]
 
 ASSETS_PATH = "/docs-assets"
 _STATIC = Path(fastapi_standalone_docs.__file__).parent / "static"
-# name -> (file, media type). Served with `nosniff` (service.http.security): a script must say it is
-# JavaScript to be run.
+# name -> (file, media type). Served with `nosniff` (service.http.middleware): a script must say it
+# is JavaScript to be run.
 ASSETS = {
     "swagger-ui-bundle.js": (_STATIC / "swagger" / "swagger-ui-bundle.js", "text/javascript"),
     "swagger-ui.css": (_STATIC / "swagger" / "swagger-ui.css", "text/css"),

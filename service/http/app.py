@@ -17,8 +17,6 @@ from time import perf_counter
 import httpx
 import orjson
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 import mappings
@@ -32,12 +30,20 @@ from service.fhir.decoding import parse_body, validate
 from service.fhir.prefetch import PrefetchUnavailable
 from service.governance import admin
 from service.governance.records import Governance
-from service.http import security
+from service.http import middleware, security
 from service.http.dispatch import HookApp
-from service.http.errors import HTTPProblem, private_response, problem_response
+from service.http.errors import HTTPProblem, install_handlers, private_response
 from service.http.openapi import install_openapi
 from service.http.rate_limit import TokenBuckets, retry_after
-from service.logs import configure, flush_refusals, log_event, log_refusal, where_it_failed
+from service.logs import (
+    configure,
+    flush_refusals,
+    log_event,
+    log_refusal,
+    pin_library_loggers,
+    where_it_failed,
+    without_echoes,
+)
 from service.protocol import MAX_FEEDBACK_ITEMS, FeedbackRequest
 from service.store.feedback import FeedbackStore, StoreUnavailable
 
@@ -77,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 logging.WARNING,
                 message="MSCDS_AUTH=off: any caller can call the hooks; do not expose this server",
             )
-        security.pin_library_loggers()
+        pin_library_loggers()
         security.warn_at_startup(settings)
         mappings.load_terminology()
         app.state.store = await FeedbackStore.open(
@@ -100,10 +106,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc.collect()
             gc.freeze()
             # A request allocates thousands of containers (the parsed body) that stay alive
-            # until it is answered: at the default threshold (700) the collector ran 14 times
-            # per 500-resource request (0.46 ms) and 142 times per 5,000 (28 ms), walking a tree
-            # that reference counting frees anyway. At 100,000 it does not run during requests
-            # of up to 5,000 resources (bench/asgi.py); cyclic garbage is still collected.
+            # until it is answered: at the default threshold the collector runs many times per
+            # large request, walking a tree that reference counting frees anyway. At this one
+            # it does not run during a request (docs/performance.md); cyclic garbage is still
+            # collected.
             gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
             log_event("started", services=list(SERVICES), database=app.state.store.engine.name)
             try:
@@ -136,17 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     admin.install(app, settings)  # /admin/report when MSCDS_ADMIN_TOKEN is set
     authenticated = [Depends(require_client)]
 
-    @app.exception_handler(HTTPProblem)
-    async def _problem(_: Request, exc: HTTPProblem) -> Response:
-        return problem_response(exc.status, exc.diagnostics, exc.headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> Response:
-        return problem_response(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
-        return problem_response(400, "invalid request")
+    install_handlers(app)
 
     def service_for(service_id: str) -> ServiceDefinition:
         service = SERVICES.get(service_id)
@@ -162,8 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def call_service(request: Request) -> Response:
         # Reached through HookApp (or a plain Starlette route), so the caller is checked here
         # rather than as a FastAPI dependency: FastAPI's request handling (dependency solving,
-        # its telemetry span) cost 0.06 ms of the 0.70 ms a 50-resource patient-view took
-        # (bench/asgi.py).
+        # its telemetry span) is a measurable part of a small hook call (docs/performance.md).
         await require_client(request)
         service_id: str = request.path_params["service_id"]
         started = perf_counter()
@@ -187,17 +182,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _private_json(response_body(cards, actions))
         except HTTPProblem as exc:
             status = exc.status
-            fields["problem"] = security.without_echoes(exc.diagnostics)
+            fields["problem"] = without_echoes(exc.diagnostics)
+            if isinstance(exc, PrefetchUnavailable):
+                request.app.state.metrics.prefetch_unavailable(exc.reasons)
             raise
-        except PrefetchUnavailable as exc:
-            status = 412
-            fields["problem"] = security.without_echoes(str(exc))
-            request.app.state.metrics.prefetch_unavailable(exc.reasons)
-            return problem_response(412, str(exc))
         except Exception as exc:
             fields["error"] = type(exc).__name__
             fields["at"] = where_it_failed(exc.__traceback__)[-3:]
-            return problem_response(500, "internal error while evaluating the hook")
+            raise HTTPProblem(500, "internal error while evaluating the hook") from None
         finally:
             fields["status"] = status
             fields["ms"] = round((perf_counter() - started) * 1000, 2)
@@ -216,7 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_body_bytes=settings.max_body_bytes,
             body_read_timeout_s=settings.body_read_timeout_s,
         )
-    security.install(app, settings)
+    middleware.install(app, settings)
     # A full batch must always fit in a bucket, however low the rate.
     feedback_limit = (
         TokenBuckets(settings.feedback_rate, max(settings.feedback_rate, MAX_FEEDBACK_ITEMS))
@@ -263,7 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             and (verifier is None or await verifier.replay.ping())
         ):
             return _json({"status": "ready"})
-        return problem_response(
+        raise HTTPProblem(
             503,
             "not ready: starting, stopping, or the database or the replay store is unreachable",
         )

@@ -1,18 +1,18 @@
 """Plain hook calls are answered before the framework's middleware stack.
 
-`POST /cds-services/{id}` from an EHR is nearly all of a CDS service's traffic. The layers
-around a handler (Starlette's error middleware, FastAPI's telemetry and body-limit layers, CORS,
-our body limit and error containment, each wrapping `send` or `receive`, and the router) are
-most of what a FastAPI endpoint costs beyond the server: one that reads a 62 KB body and answers
-took 0.157 ms of CPU per call over HTTP, a bare ASGI function doing the same 0.071 ms. So
-`HookApp` takes a hook call straight to its handler when none of those layers has anything to do:
+`POST /cds-services/{id}` from an EHR is nearly all of a CDS service's traffic. The layers around a
+handler (Starlette's error middleware, FastAPI's telemetry and body-limit layers, CORS, our body
+limit and error containment, each wrapping `send` or `receive`, and the router) are most of what a
+FastAPI endpoint costs beyond the server: about twice a bare ASGI function doing the same
+(docs/performance.md gives the figures). So `HookApp` takes a hook call straight to its handler when
+none of those layers has anything to do:
 
 - no `Origin` header (an EHR's server-side call; a browser's call needs CORS);
 - a `Content-Length` within the body limit and no `Transfer-Encoding` (the HTTP parser then
   delivers exactly that many bytes, so there is nothing to count);
 - no ASGI `root_path` (a mounted app routes as usual).
 
-Errors are contained as `service.http.security.ContainErrors` contains them; the body read has the
+Errors are answered as `service.http.errors.Problems` answers them; the body read has the
 deadline `service.http.slow_clients.BodyReadDeadline` gives other requests; the answers carry their
 own `nosniff` and `no-store` headers (`service.http.errors.private_response`), as no header layer
 runs here. Every other request, including a hook call that fails one of the tests above, goes
@@ -29,8 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from service.http.errors import HTTPProblem, problem_response
-from service.http.security import answer_unexpected
+from service.http.body_limit import content_length_problem
+from service.http.errors import answer
 from service.http.slow_clients import deadline_receive
 
 PREFIX = "/cds-services/"
@@ -61,9 +61,8 @@ def plain_hook_call(scope: Scope, max_body_bytes: int) -> str | None:
             length = value
         elif name == b"origin" or name == b"transfer-encoding":
             return None
-    # (the HTTP parser refuses a length that overflows; over 18 digits is never within a limit)
-    if length is None or len(length) > 18 or not length.isdigit() or int(length) > max_body_bytes:
-        return None
+    if length is None or content_length_problem(length, max_body_bytes) is not None:
+        return None  # the body limit's layer answers
     return service_id
 
 
@@ -97,14 +96,11 @@ class HookApp(FastAPI):
         scope["path_params"] = {"service_id": service_id}
         receive = deadline_receive(receive, self._hook_body_read_timeout_s)
         try:
-            try:
-                response = await endpoint(Request(scope, receive, send))
-            except HTTPProblem as exc:
-                response = problem_response(exc.status, exc.diagnostics, exc.headers)
+            response = await endpoint(Request(scope, receive, send))
         except Exception as exc:
-            await answer_unexpected(exc, scope, receive, send, started=False)
+            await answer(exc, scope, receive, send, started=False)
             return
         try:
             await response(scope, receive, send)
         except Exception as exc:  # the connection failed mid-answer: never start a second one
-            await answer_unexpected(exc, scope, receive, send, started=True)
+            await answer(exc, scope, receive, send, started=True)

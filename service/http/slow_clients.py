@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.http.errors import HTTPProblem, problem_response
+from service.http.errors import HTTPProblem
 from service.logs import log_refusal
 
 try:
@@ -145,8 +145,8 @@ def deadline_receive(receive: Receive, seconds: float) -> Receive:
 
 
 class BodyReadDeadline:
-    """Apply `deadline_receive` to every HTTP request; a BodyReadTimeout that escapes the app
-    before it answered (the app's HTTPProblem handler usually answers it) is answered here."""
+    """Apply `deadline_receive` to every HTTP request (its BodyReadTimeout is answered by the
+    app's handler, or by `service.http.errors.Problems` when raised outside a route)."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -156,19 +156,7 @@ class BodyReadDeadline:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, deadline_receive(receive, self.seconds), tracking_send)
-        except BodyReadTimeout as exc:
-            if started:
-                raise
-            await problem_response(exc.status, exc.diagnostics, exc.headers)(scope, receive, send)
+        await self.app(scope, deadline_receive(receive, self.seconds), send)
 
 
 def header_read_timeout(config: Any) -> float:

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from service.config import Settings, load_settings
 from service.http import dispatch
 from service.http.app import create_app
-from service.http.security import local_host
+from service.http.middleware import local_host
 from service.http.slow_clients import (
     HTTP_PROTOCOL,
     BodyReadTimeout,
