@@ -9,6 +9,7 @@ is one of the templates listed here, so the catalogue always says what the servi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 
 from cards import pama, snooze
@@ -54,7 +55,7 @@ the `under-18` card stands in for them.
 """.format(**HEADINGS)
 
 
-def _bullets(lines) -> list[str]:
+def _bullets(lines: Iterable[str]) -> list[str]:
     return [f"- {line}" for line in lines]
 
 
@@ -63,9 +64,9 @@ def _template(text: str) -> str:
     return f"`{text}`" if "{" in text else text
 
 
-def _block(title: str, lines) -> list[str]:
-    lines = list(lines)
-    return [f"{title}:", "", *_bullets(map(_template, lines)), ""] if lines else []
+def _block(title: str, lines: Iterable[str]) -> list[str]:
+    listed = list(lines)
+    return [f"{title}:", "", *_bullets(map(_template, listed)), ""] if listed else []
 
 
 _THRESHOLDS = asdict(THRESHOLDS)

@@ -11,6 +11,7 @@ Plain Markdown only: EHR card panels are narrow, and some render no HTML or tabl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from cards.products import BACLOFEN_MAX_MG_PER_DAY
 from mappings.thresholds import THRESHOLDS as T
@@ -610,9 +611,15 @@ ACTIONS = {
 
 HEADINGS = {"do": "What to do", "cautions": "Cautions for this patient", "why": "Why this card"}
 
+
+class PamaText(TypedDict):
+    ratings: dict[str, str]  # rating -> its words
+    description: str  # the system action's description
+
+
 # PAMA appropriateness ratings (cards/pama.py): the rating's words, and what the system action
 # that attaches it to the draft says it does.
-PAMA = {
+PAMA: PamaText = {
     "ratings": {
         "appropriate": "Appropriate (adheres to appropriate use criteria)",
         "not_appropriate": "Not appropriate (does not adhere to appropriate use criteria)",

@@ -30,7 +30,7 @@ from cards.rules.drug_caution import drug_caution
 from cards.rules.imaging_not_indicated import imaging_not_indicated
 from cards.rules.nsaid_risk import nsaid_risk
 from cards.rules.opioid_order import opioid_order
-from cards.safety import MAX_QUOTED
+from cards.safety import MAX_QUOTED, Shape
 from mappings.profile import DraftOrder, PainProfile
 
 __all__ = ["MAX_CARDS_PER_KIND", "order_cards"]
@@ -44,6 +44,14 @@ _MULTI = (contraindicated_pair, dose_above_maximum)  # rules that may make sever
 # Alike drafts checked in full: more than a kind shows, and more than a check quotes of one drug
 # (the first drafts of a drug may be another's quoted partner, which changes their pair cards).
 _BUILT_PER_LIKENESS = max(MAX_CARDS_PER_KIND, MAX_QUOTED) + 1
+
+# What the rules read of an order besides its name and reference (`_likeness`): its resource
+# type, whether it has an id, its kinds, its reasons' concepts and its medication's shape.
+_Likeness = tuple[str, bool, frozenset[str], frozenset[str], Shape | tuple[()]]
+# A card's evidence as its uuid counts it: (resource, concept, system, code) of each.
+_EvidenceKey = frozenset[tuple[str, str, str, str]]
+# Cards found, by (kind, id_extra): the first one's draft, then the evidence of each found.
+_Seen = dict[tuple[str, tuple[str, ...]], Draft | set[_EvidenceKey]]
 
 
 @dataclass(slots=True)
@@ -85,10 +93,10 @@ def _found(ctx: Context) -> list[_Found]:
     found: list[_Found] = []
     # A card's uuid is over its kind, `id_extra` and evidence (cards.build.card_uuid): drafts
     # alike in the first two (a pair found from both of its drafts) are compared on the third.
-    seen: dict[tuple[str, tuple[str, ...]], Draft | set[frozenset]] = {}
+    seen: _Seen = {}
     # For each likeness: how many were checked and the (kind, rank) of the cards each earned;
     # None once two of them earned different ones (then each is checked).
-    alike: dict[tuple, tuple[int, list[tuple[str, int]]] | None] = {}
+    alike: dict[_Likeness, tuple[int, list[tuple[str, int]]] | None] = {}
     references: set[str] = set()
     for order in ctx.orders:
         if not order.selected:
@@ -104,7 +112,7 @@ def _found(ctx: Context) -> list[_Found]:
         kinds = [(d.kind, _rank(d)) for d in drafts]
         if key is not None and key not in alike:
             alike[key] = (1, kinds)
-        elif known is not None:
+        elif key is not None and known is not None:
             alike[key] = (known[0] + 1, kinds) if known[1] == kinds else None
         for n, d in enumerate(drafts):
             if _first(seen, d):
@@ -119,14 +127,14 @@ def _rules(ctx: Context, order: DraftOrder) -> list[Draft]:
     return drafts
 
 
-def _likeness(ctx: Context, order: DraftOrder) -> tuple:
+def _likeness(ctx: Context, order: DraftOrder) -> _Likeness:
     """What the rules read of an order besides its name and reference."""
     m = order.medication
     shape = ctx.index.shape(m) if m is not None else ()
     return (order.resource_type, bool(order.id), order.kinds, order.reason_concepts, shape)
 
 
-def _first(seen: dict, d: Draft) -> bool:
+def _first(seen: _Seen, d: Draft) -> bool:
     """Is `d` a card not found before (and now remembered)?"""
     key = (d.kind, d.id_extra)
     first = seen.get(key)
@@ -142,7 +150,7 @@ def _first(seen: dict, d: Draft) -> bool:
     return True
 
 
-def _evidence(d: Draft) -> frozenset:
+def _evidence(d: Draft) -> _EvidenceKey:
     return frozenset((e.resource, e.concept, e.system, e.code) for e in d.evidence)
 
 

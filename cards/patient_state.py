@@ -53,7 +53,8 @@ def kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
     stands in for a missing eGFR (stage 4: below 30); else the recent eGFR.
     """
     try:
-        return p.memo[kidney_fact]  # type: ignore[return-value]
+        remembered: tuple[float, Fact] | None = p.memo[kidney_fact]
+        return remembered
     except KeyError:
         found = p.memo[kidney_fact] = _kidney_fact(p)
         return found
@@ -69,8 +70,8 @@ def _kidney_fact(p: PainProfile) -> tuple[float, Fact] | None:
         # Below the bound: compare as the bound minus a little, so "egfr<30" holds for stage 4.
         return k.egfr_below - 0.5, Fact(text, k.evidence)
     if e is not None:
-        shown = egfr_evidence(p)
-        return e.value, Fact(egfr_text(p), (e.evidence,) if shown is None else (shown,))
+        measured = egfr_evidence(p)
+        return e.value, Fact(egfr_text(p), (e.evidence,) if measured is None else (measured,))
     return None
 
 
@@ -84,7 +85,8 @@ def holds(condition: Condition, p: PainProfile) -> Fact | None:
     worked out once per profile."""
     memo, key = p.memo, id(condition)  # conditions live as long as the tables
     try:
-        return memo[key]  # type: ignore[return-value]
+        remembered: Fact | None = memo[key]
+        return remembered
     except KeyError:
         found = memo[key] = _holds(condition, p)
         return found
@@ -122,7 +124,7 @@ def _holds(condition: Condition, p: PainProfile) -> Fact | None:
 def known(p: PainProfile) -> frozenset[str]:
     """The state names this patient has a value for (age, eGFR, pregnancy, recorded concepts):
     a condition on any other name cannot hold. Worked out once per profile."""
-    found = p.memo.get(known)
+    found: frozenset[str] | None = p.memo.get(known)
     if found is None:
         names = set(p.findings)
         if p.age is not None:
@@ -136,7 +138,7 @@ def known(p: PainProfile) -> frozenset[str]:
         if p.lactation:
             names.add("lactating")
         found = p.memo[known] = frozenset(names)
-    return found  # type: ignore[return-value]
+    return found
 
 
 def all_hold(conditions: tuple[Condition, ...], p: PainProfile) -> Fact | None:

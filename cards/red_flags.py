@@ -12,14 +12,14 @@ from datetime import date
 from cards.content import CARDS, MS_NUANCE
 from mappings.concepts import MS_COMMON_FINDINGS
 from mappings.loader import load_terminology
-from mappings.profile import DraftOrder, PainProfile, RedFlag
+from mappings.profile import DraftOrder, Evidence, PainProfile, RedFlag
 
 _BLADDER = ("urinary_retention", "urinary_incontinence")
 _CAUDA_SIGNS = ("saddle_anaesthesia", "bowel_incontinence")
 _CAUDA_EQUINA = CARDS["red-flag"].phrases["cauda_equina"]
 
 
-def _new(profile: PainProfile, concept: str) -> list:
+def _new(profile: PainProfile, concept: str) -> list[Evidence]:
     """Evidence of `concept` recent enough to be a new change (context.csv `new_within_days`):
     chronic MS bladder and bowel problems, or undated ones, are not signs of cauda equina."""
     term = load_terminology()

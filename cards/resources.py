@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -104,14 +104,29 @@ def proposals(
     return out
 
 
-def _reasons(evidence: Iterable[Evidence]) -> tuple[list[dict], list[dict]]:
+class _Reference(TypedDict):
+    reference: str
+
+
+class _Coding(TypedDict):
+    system: str
+    code: str
+    display: NotRequired[str]
+
+
+class _CodeableConcept(TypedDict, total=False):
+    coding: list[_Coding]
+    text: str
+
+
+def _reasons(evidence: Iterable[Evidence]) -> tuple[list[_Reference], list[_CodeableConcept]]:
     """`reasonReference`s (conditions, observations) and `reasonCode`s, without repeats.
 
     About a dozen per patient-view call, in one loop: the usual code systems and letter/digit
     codes are checked without a regex or a call.
     """
-    references: list[dict] = []
-    codes: list[dict] = []
+    references: list[_Reference] = []
+    codes: list[_CodeableConcept] = []
     seen: set[str] = set()
     for e in evidence:
         if len(codes) >= _MAX_REASONS:
@@ -122,6 +137,7 @@ def _reasons(evidence: Iterable[Evidence]) -> tuple[list[dict], list[dict]]:
             references.append({"reference": ref})
         text = " ".join(str(e.display).split())[:200]
         system, code = e.system, e.code
+        reason: _CodeableConcept
         if (system in _KNOWN_SYSTEMS or _is_uri(system)) and (
             code and (code.isalnum() or _is_code(code))
         ):
@@ -159,5 +175,7 @@ def _is_uri(system: str | None) -> bool:
 
 def _is_code(code: str | None) -> bool:
     """A FHIR `code`: no leading, trailing or double spaces, no other whitespace."""
+    if not code:
+        return False
     # letters and digits alone are never whitespace: most codes need no regex
-    return bool(code) and (code.isalnum() or _FHIR_CODE.match(code) is not None)
+    return code.isalnum() or _FHIR_CODE.match(code) is not None

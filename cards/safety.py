@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 
@@ -24,6 +25,18 @@ from mappings.profile import DailyDose, Evidence, Medication, PainProfile
 
 SEVERITY_RANK = {"contraindicated": 0, "avoid": 1, "caution": 2}
 BLOCKING = frozenset({"contraindicated", "avoid"})  # never suggested
+
+# What the checks of a medication read of it (`MedIndex.shape`): ingredients, classes, route,
+# whether it has a dosage, its own reference where another drug shares it, and its daily dose
+# (mg per ingredient, and how that was worked out).
+Shape = tuple[
+    tuple[str, ...],
+    frozenset[str],
+    str,
+    bool,
+    tuple[str, ...],
+    tuple[tuple[tuple[str, float], ...], str] | None,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +109,8 @@ class MedIndex:
         # The ingredients of the medications at each reference: a drug is never paired with its
         # own request, which matters only where one reference holds two different drugs.
         self.at: dict[str, set[tuple[str, ...]]] = {}
-        self.memo: dict[tuple, object] = {}
+        # Answers by key; each key's first item names the answer, whose type its readers state.
+        self.memo: dict[tuple[object, ...], Any] = {}
         for med in meds:
             if not med.systemic:
                 continue
@@ -127,29 +141,30 @@ class MedIndex:
         key = ("dose", med.product, med.ingredients, med.dose_form, written)
         if key not in self.memo:
             self.memo[key] = dose_of(med)
-        return self.memo[key]  # type: ignore[return-value]
+        remembered: DailyDose | None = self.memo[key]
+        return remembered
 
-    def shape(self, med: Medication) -> tuple:
+    def shape(self, med: Medication) -> Shape:
         """What the checks of `med` against this index read of it, as a key: its drug, route,
         reference (where another drug shares it) and daily dose, not the words that gave the
         dose. Drafts of one shape have the same concerns."""
         key = ("shape", id(med))
-        found = self.memo.get(key)
-        if found is None or found[0] is not med:  # type: ignore[index]
+        found: tuple[Medication, Shape] | None = self.memo.get(key)
+        if found is None or found[0] is not med:
             daily = self.dose(med)
             dose = None if daily is None else (tuple(daily.mg.items()), daily.how)
             own = self.own(med.ingredients, med.resource)
             shape = (med.ingredients, med.classes, med.route, bool(med.dosage), own, dose)
             found = self.memo[key] = (med, shape)
-        return found[1]  # type: ignore[index]
+        return found[1]
 
 
 def index_of(p: PainProfile) -> MedIndex:
     """The patient's own medications, indexed once per profile."""
-    found = p.memo.get(MedIndex)
+    found: MedIndex | None = p.memo.get(MedIndex)
     if found is None:
         found = p.memo[MedIndex] = MedIndex(p.meds)
-    return found  # type: ignore[return-value]
+    return found
 
 
 def interactions(drug: Drug, others: MedIndex, without: Medication | None = None) -> list[Concern]:
@@ -158,12 +173,12 @@ def interactions(drug: Drug, others: MedIndex, without: Medication | None = None
     and call."""
     own = others.own(drug.ingredients, drug.resource)
     key = ("interactions", drug.ingredients, drug.classes, own)
-    found = others.memo.get(key)
+    found: list[Concern] | None = others.memo.get(key)
     if found is None:
         found = others.memo[key] = _interactions(drug, others)
     if without is None:
-        return found  # type: ignore[return-value]
-    return _without(found, without)  # type: ignore[arg-type]
+        return found
+    return _without(found, without)
 
 
 def _interactions(drug: Drug, others: MedIndex) -> list[Concern]:
@@ -223,10 +238,10 @@ def state_concerns(drug: Drug, p: PainProfile, tables: Knowledge | None = None) 
     """Every patient-state row that holds for `drug` (the most specific of a kind: at eGFR 24
     the eGFR-below-30 row, not the eGFR-below-60 one as well); worked out once per profile."""
     key = ("state", drug.ingredients, drug.classes)
-    found = p.memo.get(key)
+    found: list[Concern] | None = p.memo.get(key)
     if found is None:
         found = p.memo[key] = _state_concerns(drug, p, tables or index_of(p).knowledge)
-    return found  # type: ignore[return-value]
+    return found
 
 
 def _state_concerns(drug: Drug, p: PainProfile, tables: Knowledge) -> list[Concern]:
@@ -271,7 +286,7 @@ def kidney_check(p: PainProfile, drug: Drug) -> str | None:
     if not kidney_unknown(p):
         return None
     key = ("renal", drug.ingredients, drug.classes)
-    renal = p.memo.get(key)
+    renal: bool | None = p.memo.get(key)
     if renal is None:
         k = index_of(p).knowledge
         renal = p.memo[key] = any(
@@ -295,7 +310,8 @@ def daily_limit(ingredient: str, p: PainProfile) -> Limit | None:
     once per profile."""
     key = ("limit", ingredient)
     if key in p.memo:
-        return p.memo[key]  # type: ignore[return-value]
+        remembered: Limit | None = p.memo[key]
+        return remembered
     best: Limit | None = None
     for row in index_of(p).knowledge.limits_for(ingredient):
         fact = all_hold(row.state, p)
@@ -350,8 +366,12 @@ def dose_problems(
             continue
         pool = _pool(ingredient, med, others)
         daily = others.dose(med)
-        own = daily is not None and ingredient in daily.mg
-        sources = [(med, daily.mg[ingredient], daily.how), *pool.sources] if own else []
+        sources = (
+            [(med, daily.mg[ingredient], daily.how), *pool.sources]
+            if daily is not None and ingredient in daily.mg
+            else []
+        )
+        own = bool(sources)  # the order's own dose is known: it is the first source
         total = sum(mg for _, mg, _ in sources)
         if pool.unlisted:
             total += pool.unlisted_mg
@@ -373,9 +393,9 @@ def _pool(ingredient: str, med: Medication, others: MedIndex) -> _Pool:
     total; the same product again is a renewal or a dose change, which replaces the active one
     rather than adding to it."""
     key = ("pool", ingredient, med.ingredients, others.own(med.ingredients, med.resource))
-    found = others.memo.get(key)
+    found: _Pool | None = others.memo.get(key)
     if found is not None:
-        return found  # type: ignore[return-value]
+        return found
     sources: list[tuple[Medication, float, str]] = []
     also: list[Medication] = []
     drafts, unlisted, unlisted_mg, untold = 0, 0, 0.0, False

@@ -7,7 +7,7 @@ applies is listed here with its source and review date, readable without Python.
 
 from __future__ import annotations
 
-from mappings.knowledge import Condition, Knowledge
+from mappings.knowledge import Condition, DrugRef, Knowledge
 from mappings.loader import load_terminology
 from mappings.thresholds import THRESHOLDS
 
@@ -49,7 +49,7 @@ these tables and holds no drug lists of its own.
 """
 
 
-def _drug(ref) -> str:
+def _drug(ref: DrugRef) -> str:
     return f"{ref.name} ({ref.kind})"
 
 

@@ -7,6 +7,7 @@ per call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from types import MappingProxyType
 
@@ -73,9 +74,9 @@ def _age(birth: date | None, today: date) -> int | None:
 
 
 def _latest(entries: list[Reading]) -> Measurement | None:
-    dated = [e for e in entries if e[0] is not None]
+    dated = [(e[0], e) for e in entries if e[0] is not None]
     if dated:
-        latest = max(dated, key=lambda e: e[0])  # type: ignore[arg-type]
+        latest = max(dated, key=lambda d: d[0])[1]
     elif entries:
         latest = entries[-1]
     else:
@@ -208,18 +209,18 @@ def _given_for_pain(term: Terminology, med: Medication, found: dict[str, list[Ev
     return not any(_active(found.get(c, ())) for c in competing)
 
 
-def _active(evidence) -> bool:
+def _active(evidence: Iterable[Evidence]) -> bool:
     return any(_is_condition(e) for e in evidence)
 
 
 def _egfr(entries: list[Reading]) -> Measurement | None:
     """The eGFR of the latest day: the race-free CKD-EPI 2021 result when there is one, else the
     lowest (race-specific results of one sample disagree; the lower is the safer)."""
-    dated = [e for e in entries if e[0] is not None]
+    dated = [(e[0], e) for e in entries if e[0] is not None]
     if not dated:
         return _latest(entries)
-    day = max(e[0] for e in dated)  # type: ignore[type-var]
-    same_day = [e for e in dated if e[0] == day]
+    day = max(d for d, _ in dated)
+    same_day = [e for d, e in dated if d == day]
     preferred = [e for e in same_day if e[4] == EGFR_RACE_FREE] or same_day
     return _latest([min(preferred, key=lambda e: e[1])])
 

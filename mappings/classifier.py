@@ -176,9 +176,9 @@ def _observation_value(resource: Mapping[str, Any]) -> tuple[float | None, str, 
     """(numeric value, unit, has any value) of an Observation, components included."""
     quantity = resource.get("valueQuantity")
     if isinstance(quantity, dict):
-        value = quantity.get("value")
-        kind = value.__class__  # a JSON number is a float or an int (not a bool): no call
-        value = float(value) if kind is float or kind is int else _number(value)
+        written: Any = quantity.get("value")  # any JSON value
+        kind = written.__class__  # a JSON number is a float or an int (not a bool): no call
+        value = float(written) if kind is float or kind is int else _number(written)
         if value is not None:
             unit = quantity.get("unit")
             unit = unit.strip() if unit.__class__ is str else text_of(unit)

@@ -73,7 +73,9 @@ def _component(text: str, names: list[str]) -> tuple[str, Strength] | None:
     matches = [n for n in names if name == n or name.startswith(n + " ")]  # salts follow the name
     unit = _STRENGTH_UNITS.get(tokens[k + 1].upper()) if 0 < k < len(tokens) - 1 else None
     amount = _num(float(tokens[k]) * unit[0]) if unit else None
-    return (max(matches, key=len), Strength(amount, unit[1])) if matches and amount else None
+    return (
+        (max(matches, key=len), Strength(amount, unit[1])) if matches and amount and unit else None
+    )
 
 
 def parse_strengths(product_name: str, ingredients: Sequence[str]) -> dict[str, Strength]:
@@ -118,7 +120,9 @@ _UNITS: dict[str, tuple[str, float, str]] = _table(  # kind, factor to mg, label
 _NOT_IN_TEXT = frozenset({"each", "1", "dose", "doses"})  # "1 each day", "max 3 doses a day"
 _DAYS = _table((1 / 86400, "s sec"), (1 / 1440, "min"), (1 / 24, "h hr hrs hour hours"))
 _DAYS |= _table((1.0, "d day days"), (7.0, "wk week weeks"), (30.0, "mo month"), (365.0, "a"))
-_TIMING_CODES = _table((1.0, "QD DAILY QAM QPM QHS HS AM PM"), (2.0, "BID Q12H"), (3.0, "TID Q8H"))
+_TIMING_CODES: dict[str, float] = _table(
+    (1.0, "QD DAILY QAM QPM QHS HS AM PM"), (2.0, "BID Q12H"), (3.0, "TID Q8H")
+)
 _TIMING_CODES |= _table((4.0, "QID Q6H"), (0.5, "QOD"), (1 / 7, "WK"))
 _QNH = re.compile(r"Q(\d{1,2})H")
 _MEALS = frozenset({"C", "AC", "PC"})  # EventTiming "at/before/after meals": three a day
@@ -171,7 +175,7 @@ def _timing(timing: Any) -> float | None:
             n, period = _opt(rep, key, 1), _opt(rep, "period", 1)
             days = _DAYS.get(unit) if isinstance(unit, str) else None
             return n / (period * days) if n and period and days else None
-    code = timing.get("code") if isinstance(timing, Mapping) else None
+    code: Any = timing.get("code") if isinstance(timing, Mapping) else None  # any JSON
     code = code if isinstance(code, Mapping) else {}
     codings = code.get("coding") if isinstance(code.get("coding"), list) else []
     words = [c.get("code") for c in codings[:_MAX_ITEMS] if isinstance(c, Mapping)]
@@ -202,7 +206,9 @@ _RATES = frozenset({"kg", "lb", "m", "h", "hr", "hour", "min"})  # mg/kg, mg/hr:
 # After a number without a unit, these say it was a dose all the same ("2 at bedtime").
 _LEADS = {"at", "in", "every", "each", "q", "with", "before", "after", "by", "po", *_COUNTS}
 _LEADS |= _ABBR.keys() | (_SLOTS.keys() - {"am", "pm"})
-_UNCLEAR = (None, None, None, True)
+# What a sig says: (dose, doses a day, stated daily maximum, whether it names a dose).
+_Sig = tuple[_Amount | None, float | None, _Amount | None, bool]
+_UNCLEAR: _Sig = (None, None, None, True)
 
 
 def _number(tok: list[str], k: int) -> tuple[float | None, int]:
@@ -247,20 +253,24 @@ def _daily_end(tok: list[str], k: int, capped: bool) -> int | None:
     return k + 1 if tok[k] == "day" else k + 2 if tok[k] == "24" and tok[k + 1] in _HOURS else None
 
 
-def _read_text(text: Any, st: Mapping[str, Strength], ings: list[str]):
+def _read_text(text: Any, st: Mapping[str, Strength], ings: list[str]) -> _Sig | None:
     """A sig -> (dose, doses a day, stated daily maximum, whether it names a dose), each may be
     None; _UNCLEAR when it names a dose but which is unclear (two doses, a dose without unit)."""
     if not isinstance(text, str):
         return None
     tok = _TOKEN.findall(bounded_text(text, _MAX_TEXT).lower())
     size, tok = len(tok), [*tok, *[""] * 12]  # padding: look-aheads need no bounds checks
+    amounts: list[_Amount | None]
+    dailies: list[_Amount | None]
+    freqs: list[float]
+    slots: set[str]
     amounts, dailies, freqs, slots, stated = [], [], [], set(), False
     i, last_end, last_max, max_daily = 0, -1, -9, -9
     while i < size:
         value, j = _number(tok, i)
         unit = _UNITS.get(tok[j]) if value and tok[j] not in _NOT_IN_TEXT else None
         per = _per_period(tok, j + 1) if value and tok[j] in ("times", "time", "x") else None
-        if unit:
+        if unit and value:  # (a unit is only read after a number)
             stated, got, after = True, _amount(value, unit, st, ings), tok[j + 2]
             end = _daily_end(tok, j + 1, i - last_max <= 3)
             if end or i - max_daily <= 3:  # "max 8 tablets a day", "Max Daily Amount: 8 tablets"
@@ -338,7 +348,9 @@ def _ratio(r: Any, st: Mapping[str, Strength], ings: list[str]) -> _Amount | Non
     return _quantity(r.get("numerator"), st, ings, value * days) if days and value else None
 
 
-def _dosage(d: Mapping[str, Any], st: Mapping[str, Strength], ings: list[str]):
+def _dosage(
+    d: Mapping[str, Any], st: Mapping[str, Strength], ings: list[str]
+) -> tuple[tuple[dict[str, float], str] | None, bool]:
     """One Dosage -> ((mg a day per ingredient, label) or None, whether it stated a dose)."""
     prn = d.get("asNeededBoolean") is True or d.get("asNeeded") is True
     prefix = "as needed: " if prn or isinstance(d.get("asNeededCodeableConcept"), Mapping) else ""

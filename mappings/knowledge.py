@@ -9,10 +9,12 @@ Python, and adding a CYP1A2 inhibitor is a one-row change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from pathlib import Path
+from typing import Any, Final
 
 from mappings.datafile import require, reviewed, source_line
 from mappings.datafile import rows as read_rows
@@ -27,7 +29,15 @@ ROUTE_KINDS = frozenset({"dose_form", "route_code", "word"})
 NAMED_STATES = frozenset({"pregnant", "lactating", "dialysis", "adult"})
 # The cards that report a contraindicated pair (the `card` column); a test checks each exists.
 INTERACTION_CARDS = frozenset({"tizanidine-interaction", "drug-interaction"})
-_UNKNOWN = object()
+
+
+class _Unknown(Enum):
+    """Not remembered (a remembered route may be None)."""
+
+    UNKNOWN = 0
+
+
+_UNKNOWN: Final = _Unknown.UNKNOWN
 _MEASURED = re.compile(r"^(age|egfr|pregnancy_weeks)(<|>=)(\d+(?:\.\d+)?)$")
 # Only this much of any one text is read for route words: a drug's name is short.
 _MAX_TEXT = 500
@@ -36,6 +46,9 @@ _MAX_TEXT = 500
 _ROWS_BYTES = 2 * 1024 * 1024
 _ROWS_KEY_CHARS = 1_000
 _ROUTES_BYTES = 1024 * 1024  # routes per drug text: keyed on the texts a caller sends
+# Rows per drug, as asked: ("pairs", "partners" or "states", ingredients, classes). The first
+# item says which answer is remembered; its reader states the answer's type.
+_RowsKey = tuple[str, tuple[str, ...], frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +185,11 @@ class Knowledge:
     )
     _states: dict[tuple[str, str], list[StateRule]] = field(default_factory=dict)
     _limits: dict[str, list[DoseLimit]] = field(default_factory=dict)
-    _for: Memo[tuple, list | dict] = field(  # rows per drug, as asked
+    _for: Memo[_RowsKey, Any] = field(  # rows per drug, as asked
         default_factory=lambda: Memo(max_bytes=_ROWS_BYTES, max_key_chars=_ROWS_KEY_CHARS)
     )
     classes_of: Mapping[str, frozenset[str]] = field(default_factory=dict)  # ingredient -> classes
-    _routes_said: Memo[tuple, str | None] = field(
+    _routes_said: Memo[tuple[tuple[str, ...], tuple[str, ...]], str | None] = field(
         default_factory=lambda: Memo(max_bytes=_ROUTES_BYTES, max_key_chars=_MAX_TEXT)
     )
 
@@ -220,7 +233,7 @@ class Knowledge:
         if found is _UNKNOWN:
             found = self._route_of_words(texts, ingredients)
             self._routes_said.remember(key, found)
-        return found  # type: ignore[return-value]
+        return found
 
     def _route_of_words(self, texts: tuple[str, ...], ingredients: Sequence[str]) -> str | None:
         generic: str | None = None
@@ -244,7 +257,7 @@ class Knowledge:
         """(row, the other side, its index key) for each interaction row naming the drug, in
         file order."""
         key = ("pairs", tuple(ingredients), frozenset(classes))
-        found = self._for.get(key)
+        found: list[tuple[Interaction, DrugRef, tuple[str, str]]] | None = self._for.get(key)
         if found is None:
             # A drug on both sides of a row (an MAOI is also serotonergic) is checked against
             # each other side; a row with the same class twice (two NSAIDs) once.
@@ -263,28 +276,28 @@ class Knowledge:
         """The drug's interaction rows by the other side's key (("class", "opioid")), so a check
         walks the few drugs a patient takes rather than every row of the drug."""
         key = ("partners", tuple(ingredients), frozenset(classes))
-        found = self._for.get(key)
+        found: dict[tuple[str, str], list[Interaction]] | None = self._for.get(key)
         if found is None:
             by_other: dict[tuple[str, str], list[Interaction]] = {}
             for row, _, other_key in self.interactions_for(key[1], key[2]):
                 by_other.setdefault(other_key, []).append(row)
             found = by_other
             self._remember(key, found)
-        return found  # type: ignore[return-value]
+        return found
 
     def state_rules_for(
         self, ingredients: Sequence[str], classes: Iterable[str]
     ) -> list[StateRule]:
         """The patient-state rows naming the drug (by ingredient or class), in file order."""
         key = ("states", tuple(ingredients), frozenset(classes))
-        found = self._for.get(key)
+        found: list[StateRule] | None = self._for.get(key)
         if found is None:
             rules = {id(r): r for k in _keys(key[1], key[2]) for r in self._states.get(k, ())}
             found = sorted(rules.values(), key=lambda r: r.row.line)
             self._remember(key, found)
         return found
 
-    def _remember(self, key: tuple, found: list | dict) -> None:
+    def _remember(self, key: _RowsKey, found: list[Any] | dict[Any, Any]) -> None:
         self._for.remember(key, found)
 
     def limits_for(self, ingredient: str) -> list[DoseLimit]:
@@ -295,7 +308,9 @@ def _keys(ingredients: Sequence[str], classes: Iterable[str]) -> list[tuple[str,
     return [*(("ingredient", i) for i in ingredients), *(("class", c) for c in classes)]
 
 
-def _per_ingredient(table: Mapping[tuple[str, str], str], key: str, ingredients: Sequence[str]):
+def _per_ingredient(
+    table: Mapping[tuple[str, str], str], key: str, ingredients: Sequence[str]
+) -> str | None:
     for ingredient in ingredients:
         found = table.get((key, ingredient))
         if found is not None:
@@ -349,7 +364,7 @@ def load_knowledge(
     check = _Checker(ingredients, classes, concepts)
     k = Knowledge()
 
-    def rows(name: str, columns: tuple[str, ...]):
+    def rows(name: str, columns: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str], Row]]:
         path = directory / name
         if not path.is_file():
             raise DataError(name, None, f"missing from {directory}")
@@ -358,7 +373,7 @@ def load_knowledge(
         for number, row in read_rows(path):
             yield number, row, Row(name, number, row["source"], reviewed(name, number, row))
 
-    columns = ("kind", "value", "ingredient", "route", "source", "reviewed")
+    columns: tuple[str, ...] = ("kind", "value", "ingredient", "route", "source", "reviewed")
     for n, r, where in rows("routes.csv", columns):
         if r["kind"] not in ROUTE_KINDS or r["route"] not in ROUTE_CLASSES or not r["value"]:
             raise DataError(where.file, n, "kind, value or route not recognised")

@@ -161,10 +161,12 @@ def _load_value_set(term: Terminology, path: Path) -> None:
             row=number,
         )
         norm = normalise_code(entry.code)
-        index = term.exact if entry.match == "exact" else term.prefix.setdefault(url, {})
-        key = (url, norm) if entry.match == "exact" else norm
-        previous = index.get(key)  # type: ignore[call-overload]
-        if previous is not None:
+        # Kept unless the code is there already (then that row is named in the error).
+        if entry.match == "exact":
+            previous = term.exact.setdefault((url, norm), entry)
+        else:
+            previous = term.prefix.setdefault(url, {}).setdefault(norm, entry)
+        if previous is not entry:
             what = "conflicts with" if previous.concept != entry.concept else "duplicates"
             raise DataError(
                 name,
@@ -172,7 +174,6 @@ def _load_value_set(term: Terminology, path: Path) -> None:
                 f"{row['system']} {entry.code} ({entry.match}) {what} "
                 f"{previous.file} row {previous.row} ({previous.concept})",
             )
-        index[key] = entry  # type: ignore[index]
         term.entries.append(entry)
 
 
@@ -324,7 +325,9 @@ def _days(path: Path, number: int, value: str) -> int | None:
     return int(value)
 
 
-def _load_context(term: Terminology, path: Path, phrases: dict[str, tuple[list[str], list[str]]]):
+def _load_context(
+    term: Terminology, path: Path, phrases: dict[str, tuple[list[str], list[str]]]
+) -> None:
     """How each concept is read beyond its code: statuses, recency, 7th character, words."""
     require(path, CONTEXT_COLUMNS)
     term.sources[path.name] = _source(path)

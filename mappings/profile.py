@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,8 @@ class PainProfile:
     as_of: date | None = None
     # Answers the card rules work out once per profile (patient-state facts, the medication
     # index): the rules ask the same questions for every drug they check. Not part of equality.
-    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+    # Each key's answer has the type the code making that key gives it, which its readers state.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def has_ms(self) -> bool:

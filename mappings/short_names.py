@@ -207,7 +207,7 @@ def _salts() -> dict[tuple[str, str, bool], frozenset[str]]:
     """(ingredient, dose form, alone) -> the substance names the table's products give it
     (`alone`: in a single-ingredient product)."""
     term = load_terminology()
-    found: dict[tuple[str, str], set[str]] = {}
+    found: dict[tuple[str, str, bool], set[str]] = {}
     for rxcui, name in term.product_names.items():
         if term.product_tty.get(rxcui) not in _WITH_FORM:
             continue

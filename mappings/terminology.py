@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import Enum
 from pathlib import Path
+from typing import Final
 
 from mappings.knowledge import Knowledge
 from mappings.memo import Memo
@@ -18,7 +20,15 @@ from mappings.text import REMEMBER_TEXT_UP_TO, NameFinder, TextMatcher, bounded_
 # `drug_mentions` (drug texts): both are keyed on what callers send.
 _LOOKUPS_BYTES = 4 * 1024 * 1024
 _DRUG_MENTIONS_BYTES = 2 * 1024 * 1024
-_UNKNOWN = object()
+
+
+class _Unknown(Enum):
+    """Not remembered (a remembered lookup may be None)."""
+
+    UNKNOWN = 0
+
+
+_UNKNOWN: Final = _Unknown.UNKNOWN
 
 
 def normalise_code(code: str) -> str:
@@ -113,7 +123,7 @@ class Terminology:
         """The canonical URL for a system as written in data (None when unknown)."""
         if system.__class__ is str:  # remembered as written: a chart names a handful of systems
             try:
-                return self._system_urls[system]  # type: ignore[index]
+                return self._system_urls[system]
             except KeyError:
                 pass
         if not isinstance(system, str):
@@ -136,7 +146,7 @@ class Terminology:
             key = (system, code)
             found = self._lookups.get(key, _UNKNOWN)
             if found is not _UNKNOWN:
-                return found  # type: ignore[return-value]
+                return found
             found = self._lookup(system, code)
             self._lookups.remember(key, found)
             return found

@@ -159,9 +159,9 @@ class _Starts:
             return {}
         offsets: dict[str, list[int]] = {word: [] for word in wanted}
         for run in _RUN.finditer(folded):
-            found = offsets.get(run.group())
-            if found is not None:
-                found.append(run.start())
+            at = offsets.get(run.group())
+            if at is not None:
+                at.append(run.start())
         by_slot: dict[int, list[list[int]]] = {}
         for word, slots in wanted.items():
             for slot in slots:
@@ -172,7 +172,7 @@ class _Starts:
         }
 
 
-def _matches(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match]:
+def _matches(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
     """What `pattern.finditer(text)` finds, given (in order) every offset a match can begin at:
     the pattern is tried at those offsets only."""
     end = 0

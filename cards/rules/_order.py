@@ -11,6 +11,7 @@ missing. An order rule returns its card's `Draft`; `cards.orders` finishes the c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -106,7 +107,7 @@ def remove(order: DraftOrder) -> list[ActionSpec]:
     ]
 
 
-def propose(key: str, ctx: Context, reasons) -> ActionSpec:
+def propose(key: str, ctx: Context, reasons: Iterable[Evidence]) -> ActionSpec:
     label = DRUGS[key].display if key in DRUGS else SERVICES[key].text
     return create(ACTIONS["propose"].format(what=label), proposal(key, ctx.patient_id, reasons))
 
@@ -122,10 +123,10 @@ def concerns(ctx: Context, m: Medication) -> list[safety.Concern]:
     to their own critical card; worked out once per call for each shape of order (the same drug
     and daily dose), so the list is shared: read it, do not change it."""
     key = (concerns, ctx.index.shape(m))
-    found = ctx.index.memo.get(key)
+    found: list[safety.Concern] | None = ctx.index.memo.get(key)
     if found is None:
         found = ctx.index.memo[key] = _concerns(ctx, m)
-    return found  # type: ignore[return-value]
+    return found
 
 
 def _concerns(ctx: Context, m: Medication) -> list[safety.Concern]:
@@ -155,14 +156,16 @@ def with_concerns(
         d.indicator = "info"
 
 
-def _listed(
-    ctx: Context, found: list[safety.Concern]
-) -> tuple[list[str], list[Evidence], bool, bool]:
+# (caution lines, their evidence, any contraindication, any blocking concern)
+_Listed = tuple[list[str], list[Evidence], bool, bool]
+
+
+def _listed(ctx: Context, found: list[safety.Concern]) -> _Listed:
     """(caution lines, their evidence, any contraindication, any blocking concern): worked out
     once for the concerns every order of one shape shares (`concerns`)."""
     key = (_listed, id(found))
-    memo = ctx.index.memo.get(key)
-    if memo is None or memo[0] is not found:  # type: ignore[index]
+    memo: tuple[list[safety.Concern], _Listed] | None = ctx.index.memo.get(key)
+    if memo is None or memo[0] is not found:
         listed = (
             [sentence(c.text) for c in found],
             [e for c in found for e in c.evidence],
@@ -170,4 +173,4 @@ def _listed(
             any(c.blocks for c in found),
         )
         memo = ctx.index.memo[key] = (found, listed)
-    return memo[1]  # type: ignore[index]
+    return memo[1]

@@ -59,9 +59,10 @@ def dose_above_maximum(ctx: Context, o: DraftOrder) -> list[Draft]:
             if source is not m:
                 d.evidence.append(source.evidence)
         if problem.unlisted:
-            mg = f"{problem.unlisted_mg:,.0f}"
+            added = f"{problem.unlisted_mg:,.0f}"
             more = text.notes["more"]
-            d.notes.append(more.format(more=problem.unlisted, ingredient=problem.ingredient, mg=mg))
+            line = more.format(more=problem.unlisted, ingredient=problem.ingredient, mg=added)
+            d.notes.append(line)
         d.do = [text.advice["reduce"]]
         found.append(d)
     return found
@@ -70,9 +71,9 @@ def dose_above_maximum(ctx: Context, o: DraftOrder) -> list[Draft]:
 def _source(ctx: Context, source: Medication, mg: float, how: str) -> str:
     """A source's line: the same for every order it adds to, so written once per call."""
     key = (_source, id(source), mg, how)
-    found = ctx.index.memo.get(key)
-    if found is None or found[0] is not source:  # type: ignore[index]
+    found: tuple[Medication, str] | None = ctx.index.memo.get(key)
+    if found is None or found[0] is not source:
         text = CARDS["dose-above-maximum"].notes["source"]
         line = text.format(drug=plain(source.display, 100), how=plain(how, 120), mg=f"{mg:,.0f}")
         found = ctx.index.memo[key] = (source, line)
-    return found[1]  # type: ignore[index]
+    return found[1]
