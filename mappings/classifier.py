@@ -1,7 +1,8 @@
 """The classifier: a patient's plain FHIR dicts -> an immutable `PainProfile` with evidence.
 
 Pure and lenient: no I/O, no validation models, never raises on bad input (a resource that cannot
-be read is skipped). Status rules follow clinical-rules.md section 1.
+be read is skipped). Status rules follow the project's clinical rules (docs/clinical-sources.md),
+with the statuses each concept counts in mappings/data/context.csv.
 """
 
 from __future__ import annotations
