@@ -67,7 +67,8 @@ def cut(text: str, limit: int) -> str:
 
 
 # Most lines are the cards' own static advice or the same evidence on every call: remember them,
-# but only short ones, so text an EHR sends can never pin much memory (4,096 x 2,000 characters).
+# but only short ones, so text an EHR sends can never pin much memory (at most the cache's `maxsize`
+# lines, each of up to `_REMEMBER_UP_TO` characters).
 _remembered = lru_cache(maxsize=4096)(_sanitise)
 _REMEMBER_UP_TO = 2000
 
@@ -81,8 +82,9 @@ def uuid5(namespace: bytes, name: str) -> str:
     """`str(uuid.uuid5(UUID(bytes=namespace), name))`, computed directly (RFC 4122 section 4.3).
 
     A patient-view call makes about a dozen of these; building and printing `uuid.UUID` objects
-    cost four times as much as the hash itself. The version and variant bits are set on the hex
-    digits: the version digit is 5, the variant digit keeps its two low bits under `10`.
+    cost more than the hash itself (docs/performance.md, figures behind the code). The version
+    and variant bits are set on the hex digits: the version digit is 5, the variant digit keeps
+    its two low bits under `10`.
     """
     h = hashlib.sha1(namespace + name.encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
@@ -321,7 +323,7 @@ def finish(draft: Draft, patient_id: str) -> Card:
 
 
 # What `Card(**fields)` runs, without `BaseModel.__init__` packing the keywords: the same checks,
-# 0.7 us less per card (a third of a card without suggestions).
+# for less per card (docs/performance.md, figures behind the code).
 _validate_card: Callable[[dict[str, Any]], Card] = Card.__pydantic_validator__.validate_python
 
 

@@ -104,10 +104,11 @@ class Card(_Model):
 
         The same dict as `model_dump(mode="json", exclude_defaults=True)` (every optional field
         defaults to None or (), so leaving out defaults drops exactly those), written out by hand:
-        pydantic's serialiser cost five times as much, most of it inferring the types of the
-        free-form action resources. Those are dumped as they are: `cards.resources.proposal`,
-        which builds every one of them, emits only JSON values and no null or empty one
-        (tests/cards/test_card_json.py checks every card of every sample against `model_dump`).
+        pydantic's serialiser cost more, most of it inferring the types of the free-form action
+        resources (docs/performance.md, figures behind the code). Those are dumped as they are:
+        `cards.resources.proposal`, which builds every one of them, emits only JSON values and no
+        null or empty one (tests/cards/test_card_json.py checks every card of every sample
+        against `model_dump`).
         """
         out: dict[str, Any] = {} if self.uuid is None else {"uuid": self.uuid}
         out["summary"] = self.summary

@@ -11,8 +11,7 @@ Then: the draft, unchanged but for the Argonaut PAMA extensions, in an `update` 
     patient with MS. No rating otherwise (the guide: a service that cannot rate an order SHALL
     NOT rate it), e.g. chronic back pain without a recorded disc disorder or stenosis.
 Source: Argonaut "CDS Hooks for PAMA" guide; ACR Appropriateness Criteria Low Back Pain; ACP
-    2011 and 2017; clinical-rules.md section 6. URLs, codes and concept lists are rows of
-    mappings/data/imaging/pama.csv.
+    2011 and 2017. URLs, codes and concept lists are rows of mappings/data/imaging/pama.csv.
 Reads: the draft's kinds (`spine_imaging`, `brain_imaging`) and reason concepts; profile
     `red_flags`, findings, `back_pain`, `onset`, `ms`; `imaging_after_days`; the call's date.
 

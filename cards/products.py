@@ -1,9 +1,11 @@
 """What the cards can propose: drug products, referrals, sources, links and override reasons.
 
-Data, not logic. Codes come from `reference/terminology.md` (sections F, H, I; RxNorm Current
-Prescribable Content 2025-10-06 and VSAC eCQM 2025-05-08), copied here on 2026-11-21. The one
-exception is acetaminophen 500 mg (RxCUI 198440), which the reference extract lacks; it is the
-standard SCD for that product and is marked below.
+Data, not logic. Codes come from the team's verified terminology reference, kept beside the
+repository (its medications, orders and FHIR code system sections: NLM RxNorm Current
+Prescribable Content 2025-10-06 and VSAC eCQM value sets 2025-05-08, source ids S4 and S3 of
+mappings/README.md), copied here on 2026-11-21. The one exception is acetaminophen 500 mg (RxCUI
+198440), which the reference extract lacks; it is the standard SCD for that product and is marked
+below.
 """
 
 from __future__ import annotations

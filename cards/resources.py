@@ -2,9 +2,10 @@
 
 Each product's resource is written out as a dict literal, and checked at import against what
 `fhir.resources.R4B` validation makes of it (the same JSON, key order included). A request then
-only builds a fresh dict from that literal (half the cost of parsing pre-dumped JSON) and fills in
-the subject and reasons, which are sanitised so the result stays valid without paying for
-validation on the request path (tests validate every emitted resource).
+only builds a fresh dict from that literal (cheaper than parsing pre-dumped JSON:
+docs/performance.md, figures behind the code) and fills in the subject and reasons, which are
+sanitised so the result stays valid without paying for validation on the request path (tests
+validate every emitted resource).
 """
 
 from __future__ import annotations

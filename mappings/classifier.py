@@ -1,7 +1,8 @@
 """The classifier: a patient's plain FHIR dicts -> an immutable `PainProfile` with evidence.
 
 Pure and lenient: no I/O, no validation models, never raises on bad input (a resource that cannot
-be read is skipped). Status rules follow clinical-rules.md section 1.
+be read is skipped). Status rules follow the project's clinical rules (docs/clinical-sources.md),
+with the statuses each concept counts in mappings/data/context.csv.
 """
 
 from __future__ import annotations
@@ -236,8 +237,8 @@ def classify(
 
     `consume=True` hands a list over: classify empties it as it reads, so that each resource
     can be freed as soon as it has been read, while it is still in the CPU's caches. Freed
-    after the whole chart instead, a 5,000-resource chart (10 MB of objects, far more than the
-    caches hold) is fetched from memory a second time: 4 ms of a 26 ms decode and classify.
+    after the whole chart instead, a large chart (more objects than the caches hold) is fetched
+    from memory a second time (docs/performance.md, figures behind the code).
 
     `decode` is called on each item of the list that is not a dict (`mappings.fhir.Decode`): a
     caller that leaves resources encoded has each decoded only when it is read, so that it is

@@ -36,7 +36,8 @@ RISK_FACTORS = (
     "urinary_infection",  # recent: a source of spinal infection (and of pseudo-relapse)
 )
 
-# Common in MS itself: never a red flag alone (clinical-rules.md section 3).
+# Common in MS itself: never a red flag alone (the project's clinical rules:
+# docs/clinical-sources.md).
 MS_COMMON_FINDINGS = (
     "urinary_retention",
     "urinary_incontinence",

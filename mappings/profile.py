@@ -39,8 +39,9 @@ class Evidence:
         return "" if self.system == "text" else f"{_system_name(self.system)} {self.code}"
 
 
-# A frozen dataclass's __init__ sets each field through object.__setattr__ (0.7 us an Evidence);
-# the classifier builds dozens per call, so `new_evidence` sets the slots directly (0.4 us).
+# A frozen dataclass's __init__ sets each field through object.__setattr__; the classifier builds
+# dozens per call, so `new_evidence` sets the slots directly (docs/performance.md, figures behind
+# the code).
 _new = object.__new__
 _set_resource, _set_concept, _set_system, _set_code, _set_display, _set_date = (
     getattr(Evidence, f.name).__set__ for f in fields(Evidence)

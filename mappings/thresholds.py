@@ -1,7 +1,8 @@
 """Clinical thresholds, in one place.
 
-These are defaults from `clinical-rules.md` (and the treatment guide it cites). `mappings` uses the
-time windows; `cards` uses the rest. Change a number here, nowhere else.
+These are defaults the project's clinical rules took from the treatment guide they cite
+(docs/clinical-sources.md). `mappings` uses the time windows; `cards` uses the rest. Change a
+number here, nowhere else.
 """
 
 from __future__ import annotations

@@ -4,8 +4,7 @@ When: a focused draft order or instruction for bed rest (kind `bed_rest`: codes 
     mappings/data/orders.csv, words of concepts.csv).
 Then: a warning card: stay active, avoid bed rest. Suggests removing the draft (recommended;
     when it has an id).
-Source: ACP 2017 low back pain guideline; the MS back-pain treatment guide; clinical-rules.md
-    section 6.
+Source: ACP 2017 low back pain guideline (stay active); the MS back-pain treatment guide.
 Reads: the draft's kinds and display.
 """
 

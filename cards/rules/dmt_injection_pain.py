@@ -3,7 +3,7 @@
 When: an active injectable MS therapy (class `dmt_injectable`: interferon beta, glatiramer)
     and pain documented (any age, also while a red flag stands).
 Then: an info card: review injection technique, rotate sites, cool the site. Proposes nothing.
-Source: the MS back-pain treatment guide; clinical-rules.md section 4.
+Source: the MS back-pain treatment guide (injection-site pain of interferon beta and glatiramer).
 Reads: active medications of class `dmt_injectable`; profile `pain_documented`, `back_pain`.
 """
 

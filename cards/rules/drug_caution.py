@@ -10,7 +10,7 @@ Then: a warning card; critical when a concern is a contraindication; information
     cautions. The summary names the first concern (and how many more); lists every concern;
     review the order; for a TCA that is unsafe, gabapentin is the alternative. Proposes nothing.
 Source: drug labels and geriatric prescribing criteria via the safety tables
-    (docs/safety-rules.md); clinical-rules.md sections 5 and 6.
+    (docs/safety-rules.md).
 Reads: the draft's medication (ingredients, classes, route, daily dose); active and co-ordered
     medications, intrathecal ones too; profile `age`, `egfr`, `kidney`, `pregnancy`,
     `lactation`, findings; mappings/data/medication_safety/interactions.csv,

@@ -9,7 +9,7 @@ Then: an info card (a warning when an NSAID already taken is unsafe for this pat
     is taken) and a physiotherapy referral (selectionBehavior any). Quotes each drug's cautions,
     what was left out and why, an unknown kidney function, and the MS nuance.
 Source: ACP 2017 low back pain guideline (first line: NSAID, staying active); the MS back-pain
-    treatment guide; clinical-rules.md sections 4 and 5; drug labels via the safety tables.
+    treatment guide; drug labels via the safety tables (docs/safety-rules.md).
 Reads: profile `back_pain`, `musculoskeletal`, `spasticity`, `neuropathic`, `risk_factors`,
     `egfr` and `kidney`; active medications of classes `nsaid` (not taken as an `antiplatelet`)
     and `acetaminophen`; the safety tables (mappings/data/medication_safety/interactions.csv,

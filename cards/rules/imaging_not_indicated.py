@@ -9,7 +9,7 @@ Then: a warning card: imaging is for red flags or a surgical candidate after 4 t
     first-line treatment instead; record MS as the reason if it is monitoring. Suggests
     "cancel imaging; refer to physiotherapy" (recommended): delete the draft (when it has an id)
     and propose a physiotherapy referral (unless one is co-ordered).
-Source: ACP 2017 low back pain guideline (no routine imaging); clinical-rules.md section 6.
+Source: ACP 2017 low back pain guideline (no routine imaging); the MS back-pain treatment guide.
 Reads: the draft's kind `spine_imaging` (codes of mappings/data/orders.csv, words of
     concepts.csv) and reason concepts (`ms`, `back_pain`); profile `red_flags`, `back_pain`,
     `onset`; the other drafts' kinds (`physiotherapy`); `imaging_after_days` of

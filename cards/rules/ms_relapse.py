@@ -6,8 +6,9 @@ When: back pain (or documented pain) with new or worse neurological symptoms rec
 Then: a warning card: exclude infection first (a urinary infection or fever causes
     pseudo-relapses; named in the summary when recorded), then neurology review; steroid courses
     raise fracture and infection risk. Proposes nothing.
-Source: clinical-rules.md section 9 (MS relapse or pseudo-relapse with back pain); the MS
-    back-pain treatment guide.
+Source: the MS back-pain treatment guide; the relapse window and statuses of
+    mappings/data/context.csv (the project's clinical rules for reading charts in context,
+    docs/clinical-sources.md).
 Reads: concepts `ms_relapse`, `urinary_infection`, `fever` (mappings/data/concepts.csv, with the
     windows and `on_relapse` statuses of context.csv); profile `back_pain`, `pain_documented`.
 """

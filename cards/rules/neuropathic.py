@@ -10,7 +10,8 @@ Then: an info card: amitriptyline (first line) and gabapentin (a renal dose and 
     drugs that pass (at-most-one, the first recommended); on one mechanism, suggests adding the
     other.
 Source: the MS back-pain treatment guide (burning dysesthesia; combining mechanisms);
-    clinical-rules.md sections 4 and 5; gabapentin label renal table (dose_limits.csv).
+    gabapentin label renal table (dose_limits.csv); drug labels via the safety tables
+    (docs/safety-rules.md).
 Reads: profile `neuropathic`, `back_pain`, `pain_documented`; active medications of classes
     `gabapentinoid`, `tca`, `snri`; the safety tables (interactions.csv, contraindications.csv,
     dose_limits.csv, kidney_codes.csv) for amitriptyline and gabapentin.

@@ -11,7 +11,7 @@ Then: a warning card; critical when a concern is a contraindication (from 30 wee
     delete the draft and propose acetaminophen 500 mg (unless acetaminophen is taken or
     co-ordered). Otherwise: weigh the cautions, lowest dose for the shortest time.
 Source: drug labels and geriatric prescribing criteria via the safety tables
-    (docs/safety-rules.md); clinical-rules.md sections 5 and 6.
+    (docs/safety-rules.md).
 Reads: the draft's medication (ingredients, classes, route, daily dose); active and co-ordered
     medications (class `acetaminophen` too); profile `back_pain`, `egfr`, `kidney`, `age`,
     `pregnancy`, findings; mappings/data/medication_safety/interactions.csv,

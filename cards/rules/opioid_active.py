@@ -4,8 +4,8 @@ When: an active systemic opioid (any age, also while a red flag stands).
 Then: a warning card: review need, dose and duration, and that first-line and MS-specific
     treatment was tried; with CNS depressants taken together (the opioid's interaction rows),
     names them and the sedation and breathing risk. Proposes nothing.
-Source: the MS back-pain treatment guide; clinical-rules.md sections 4 and 5; drug labels via
-    mappings/data/medication_safety/interactions.csv.
+Source: the MS back-pain treatment guide; drug labels via
+    mappings/data/medication_safety/interactions.csv (docs/safety-rules.md).
 Reads: active medications of class `opioid`; interactions.csv rows of each opioid with the
     patient's other systemic medications (partners that are not opioids).
 """

@@ -5,8 +5,8 @@ Then: a warning card (critical when a concern is a contraindication): NSAID or a
     activity, physiotherapy and spasticity or neuropathic treatment first; names CNS depressants
     taken or co-ordered with it; lists the order's concerns from the safety tables. Suggests
     removing the draft (when it has an id).
-Source: the MS back-pain treatment guide; clinical-rules.md sections 5 and 6; drug labels via the
-    safety tables.
+Source: the MS back-pain treatment guide; drug labels via the safety tables
+    (docs/safety-rules.md).
 Reads: the draft's medication (ingredients, classes, route, daily dose); active and co-ordered
     medications; mappings/data/medication_safety/interactions.csv, contraindications.csv,
     dose_limits.csv, kidney_codes.csv; intrathecal medications of the same ingredient.

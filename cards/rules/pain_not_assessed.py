@@ -4,7 +4,7 @@ When: MS, no back pain or other pain recorded, and no pain score (of any value) 
     {observation_max_age_days} days.
 Then: an info card: ask specifically about back, neuropathic and spasticity pain and pain from
     posture or aids; record a pain score. Proposes nothing.
-Source: clinical-rules.md section 4; the MS back-pain treatment guide.
+Source: the MS back-pain treatment guide.
 Reads: profile `ms`, `back_pain`, `pain_documented`, `pain_assessed` (pain-score LOINC codes of
     mappings/data/concepts.csv, within `observation_max_age_days` of mappings/thresholds.py).
 """

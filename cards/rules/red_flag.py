@@ -9,7 +9,8 @@ Then: a critical card: assess today (same-day emergency assessment for cauda equ
     (the dispatcher, `cards.patient_view`). Proposes an urgent MRI of the spine (ServiceRequest,
     priority urgent). Risk factors also recorded are listed; no MS nuance (on a critical card it
     reads as reassurance).
-Source: clinical-rules.md section 3; the MS back-pain treatment guide; ACP 2017 (linked).
+Source: the MS back-pain treatment guide; ACP 2017 (linked); the hard red flags as the project's
+    clinical rules list them (docs/clinical-sources.md).
 Reads: profile `red_flags` (hard), `risk_factors`, `back_pain`; findings `urinary_retention`,
     `urinary_incontinence`, `saddle_anaesthesia`, `bowel_incontinence` when new
     (`new_within_days` of mappings/data/context.csv); red-flag concepts (codes of

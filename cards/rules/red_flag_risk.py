@@ -6,7 +6,9 @@ When: back pain with red-flag risk factors only (history of cancer, malignancy e
 Then: a warning card: ask about and examine for infection, malignancy and fracture; imaging is
     appropriate if the assessment raises concern. Says that bladder, gait and weakness findings
     alone are not red flags in MS. Proposes nothing; treatment cards still show.
-Source: clinical-rules.md section 3; the MS back-pain treatment guide; ACP 2017 (linked).
+Source: the MS back-pain treatment guide; ACP 2017 (linked); the risk factors, and the MS findings
+    that are not red flags alone, as the project's clinical rules list them
+    (docs/clinical-sources.md).
 Reads: profile `back_pain`, `risk_factors` (risk-factor concepts: codes of
     mappings/data/red_flags.csv, words of concepts.csv, statuses and windows of context.csv,
     drugs of medication_safety/medication_findings.csv); findings of

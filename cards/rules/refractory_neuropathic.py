@@ -4,7 +4,7 @@ When: neuropathic pain, on a gabapentinoid and a TCA or SNRI, back pain for
     {chronic_after_days} days or more, no hard red flag, age {adult_age} or older.
 Then: an info card: lamotrigine, oxcarbazepine or carbamazepine; an SNRI instead of a TCA (not
     both); cannabinoids not yet settled. Proposes nothing.
-Source: the MS back-pain treatment guide; clinical-rules.md section 4.
+Source: the MS back-pain treatment guide.
 Reads: profile `neuropathic`, `duration`; active medications of classes `gabapentinoid`, `tca`
     and `snri`.
 """

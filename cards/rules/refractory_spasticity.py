@@ -6,7 +6,7 @@ When: spasticity, on oral baclofen and/or tizanidine, back pain for {chronic_aft
 Then: an info card: botulinum toxin for focal spasticity, intrathecal baclofen for severe
     spasticity unresponsive to oral drugs. Proposes a spasticity-service referral for one or the
     other (ServiceRequest, at-most-one).
-Source: the MS back-pain treatment guide; clinical-rules.md section 4.
+Source: the MS back-pain treatment guide.
 Reads: profile `spasticity`, `back_pain`, `duration`; active medications of class
     `antispasticity` with ingredient baclofen or tizanidine; intrathecal medications (route from
     mappings/data/medication_safety/routes.csv).

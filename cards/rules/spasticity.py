@@ -9,7 +9,7 @@ Then: an info card in one of three forms. On intrathecal baclofen: review the pu
     block it; proposes the drugs that pass (at-most-one, the first recommended); physiotherapy;
     gabapentin or levetiracetam for phasic spasticity.
 Source: the MS back-pain treatment guide (baclofen FDA-approved for MS spasticity; tizanidine
-    dosing); clinical-rules.md sections 4 and 5; drug labels via the safety tables.
+    dosing); drug labels via the safety tables (docs/safety-rules.md).
 Reads: profile `spasticity`, `back_pain`; active medications of class `antispasticity` and
     intrathecal ones (route from mappings/data/medication_safety/routes.csv); the safety tables
     (interactions.csv, contraindications.csv, kidney_codes.csv) for baclofen, tizanidine and each

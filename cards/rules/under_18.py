@@ -5,7 +5,8 @@ When: back pain or documented pain in a patient under {adult_age} (age from
 Then: an info card in place of every treatment card (first-line, spasticity, neuropathic,
     chronic care, refractory): use paediatric MS guidance and specialist input; red flags and the
     order checks still apply. Proposes nothing; says the age.
-Source: clinical-rules.md section 1 (scope: adult doses); the MS back-pain treatment guide.
+Source: the MS back-pain treatment guide; the service's scope, adult doses only
+    (docs/clinical-sources.md).
 Reads: profile `age`, `back_pain`, `pain_documented`; `adult_age` of mappings/thresholds.py (the
     dispatcher, `cards.patient_view`, compares it).
 """

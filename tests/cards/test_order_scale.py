@@ -111,8 +111,8 @@ def test_the_work_grows_linearly_with_the_drafts(unique: bool):
     n = 150  # past MAX_QUOTED drafts of each drug, where each check and card stops growing
     answer(p, mixed(n, unique))  # the tables and memos are loaded before counting
     one, two, four = (lines_run(p, mixed(k * n, unique)) for k in (1, 2, 4))
-    # a + b * drafts: doubling from 2x adds twice what doubling from 1x added (quadratic work
-    # adds six times as much)
+    # a + b * drafts: doubling from 2x adds twice what doubling from 1x added (work growing with
+    # the square of the drafts adds four times as much)
     assert two > one
     assert four - two <= 2.2 * (two - one), (one, two, four)
 

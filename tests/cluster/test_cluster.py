@@ -49,7 +49,7 @@ def test_feedback_sent_through_every_replica_is_stored_once(cluster: Cluster) ->
 def test_an_override_through_one_replica_hides_the_card_on_every_replica(
     cluster: Cluster,
 ) -> None:
-    seen = scenarios.suppression_shared(cluster)  # waits up to 15 s for each replica
+    seen = scenarios.suppression_shared(cluster)  # a bounded wait for each replica
     FIGURES.extend(seen.lines())
     assert seen.override == 200
     assert set(seen.hidden_after_s) == {"r1", "r2", "r3"}

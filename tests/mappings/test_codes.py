@@ -156,7 +156,7 @@ NOT_MATCHED = [
     (ICD10CM, "M54.81"),  # occipital neuralgia is not back pain
     (ICD10CM, "Z86.010"),  # not a cancer history code
     (ICD10CM, "D49.2"),  # neoplasm of unspecified behaviour: not "malignant"
-    (SNOMED, "58000006"),  # "Patient discharge", NOT bed rest (terminology.md pitfall 4)
+    (SNOMED, "58000006"),  # "Patient discharge", NOT bed rest (mappings/README.md)
     (LOINC, "24982-7"),  # not an MR lumbar spine code
     (SNOMED, "G35"),  # right code, wrong system
     (ICD10CM, ""),

@@ -152,7 +152,7 @@ def test_every_file_has_a_source_and_version(term: Terminology) -> None:
 
 
 def test_unverified_rows_say_so(term: Terminology) -> None:
-    """Safety-finding prefixes are not in terminology.md: they must carry a 'verify' note."""
+    """Safety-finding prefixes were not verified against a source: they carry a 'verify' note."""
     for entry in term.entries:
         if entry.file == "safety.csv":
             assert entry.confirmed.startswith("no:"), entry

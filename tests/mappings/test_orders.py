@@ -128,7 +128,7 @@ def test_advice_against_bed_rest_is_not_bed_rest(instruction: str) -> None:
 
 
 def test_bed_rest_code_is_not_snomed_58000006() -> None:
-    """58000006 is 'Patient discharge' (terminology.md pitfall 4), not bed rest."""
+    """58000006 is 'Patient discharge' (mappings/README.md), not bed rest."""
     assert one(service_request(cc(coding(SNOMED, "58000006")))).kinds == set()
 
 
