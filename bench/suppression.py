@@ -44,7 +44,7 @@ from cards import snooze
 from cards.model import response_body
 from cards.products import OVERRIDE_SYSTEM
 from service import pipeline
-from service.cli.main import request_from_bundle
+from service.cli.evaluate import request_from_bundle
 from service.demo.samples import load_bundle
 from service.discovery import SERVICES
 from service.governance.records import Governance

@@ -162,7 +162,7 @@ class Settings(BaseSettings):
         return url
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read the environment (plus explicit overrides) or raise ConfigError naming the variable."""
     try:
         return Settings(**overrides)

@@ -27,8 +27,8 @@ _second: tuple[int, str] = (-1, "")  # the last whole second formatted, and its 
 
 
 def _timestamp(created: float) -> str:
-    """ISO 8601 in UTC to the millisecond; the date and time are formatted once per second
-    (a third of the formatter's cost when formatted per line)."""
+    """ISO 8601 in UTC to the millisecond; the date and time are formatted once per second,
+    as formatting them per line was much of the formatter's cost (docs/performance.md)."""
     global _second
     whole = int(created)
     second = _second

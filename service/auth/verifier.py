@@ -125,7 +125,8 @@ class Verifier:
         try:
             # Header and claims in one reading, to pick the issuer and key: nothing here is
             # trusted until `_decode` checks the signature. PyJWT checks every character of a
-            # segment in Python, so each reading costs about a third of an RS384 verification.
+            # segment in Python, so a second reading would cost a sizeable part of a
+            # verification (docs/performance.md).
             parts = jwt.decode_complete(token, options={"verify_signature": False})
         except jwt_errors.PyJWTError:
             raise AuthError("malformed token") from None
@@ -209,10 +210,10 @@ def endpoint_path(request: Request) -> str:
 
 async def require_client(request: Request) -> Client | None:
     """FastAPI dependency: the verified caller, or 401 (503 if the replay store is down)."""
-    verifier = getattr(request.app.state, "verifier", False)
+    verifier: Verifier | bool | None = getattr(request.app.state, "verifier", False)
     if verifier is None:  # MSCDS_AUTH=off, warned about at start-up
         return None
-    if verifier is False:
+    if not isinstance(verifier, Verifier):  # not started yet
         raise HTTPProblem(503, "not ready")
     path = endpoint_path(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

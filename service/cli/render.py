@@ -68,7 +68,9 @@ def _action_line(action: Any) -> str:
     if not isinstance(action, dict):
         return "(malformed action)"
     kind = str(action.get("type") or "?")
-    resource = action.get("resource") if isinstance(action.get("resource"), dict) else {}
+    resource = action.get("resource")
+    if not isinstance(resource, dict):
+        resource = {}
     target = resource.get("resourceType") or action.get("resourceId") or ""
     description = str(action.get("description") or "").strip()
     head = f"{kind} {target}".strip()

@@ -171,8 +171,13 @@ def _order_index() -> tuple[OrderInfo, ...]:
     return tuple(infos)
 
 
-@cache
 def _raw(source: Traversable | Path) -> Any:
+    """A sample file's JSON, read once per process (every bundled path is hashable)."""
+    return _read_cached(source)  # type: ignore[arg-type]  # Traversable declares no __hash__
+
+
+@cache
+def _read_cached(source: Traversable | Path) -> Any:
     return _read_json(source)
 
 

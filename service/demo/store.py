@@ -106,7 +106,8 @@ def _identifier_tokens(value: Any) -> Iterable[tuple[str | None, str]]:
 
 def _token_matches(values: Iterable[Any], wanted: str, *, identifier: bool = False) -> bool:
     """Token search on one item of a comma list: `code`, `system|code`, `|code` or `system|`."""
-    system, sep, code = wanted.partition("|")
+    found_system, sep, code = wanted.partition("|")
+    system: str | None = found_system
     if not sep:
         system, code = None, wanted
     for value in values:

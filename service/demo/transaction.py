@@ -152,7 +152,9 @@ def outcome_text(outcome: Any, refs: list[EntryRef] | None = None) -> str:
     for issue in outcome.get("issue") or []:
         if not isinstance(issue, dict):
             continue
-        details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
+        details = issue.get("details")
+        if not isinstance(details, dict):
+            details = {}
         text = str(issue.get("diagnostics") or details.get("text") or issue.get("code") or "")
         where = ""
         if refs:

@@ -57,7 +57,7 @@ def resources_of(value: Any) -> tuple[list[dict[str, Any]], str | None]:
         if not isinstance(kind, str) or not kind:
             raise FhirError("a JSON object without resourceType")
         return [value], None
-    found: list[dict[str, Any]] = []
+    found: list[Any] = []  # resources, and entries still encoded (msgspec.Raw)
     entries = value.get("entry")
     for entry in entries if isinstance(entries, list) else ():
         resource = entry.get("resource") if isinstance(entry, dict) else None

@@ -116,8 +116,10 @@ def _algorithm_for(private_key: Any, declared: str | None, source: Path) -> str:
 def _load_jwk(text: str, source: Path) -> tuple[Any, dict[str, Any]]:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise CredentialError(f"{source}: not a JWK or PEM file ({exc.msg})") from None
+    except ValueError:  # valid JSON that Python will not read, e.g. an integer of 5,000 digits
+        raise CredentialError(f"{source}: not a JWK or PEM file (unreadable JSON)") from None
     keys = data.get("keys") if isinstance(data, dict) and "keys" in data else [data]
     private = [k for k in keys or [] if isinstance(k, dict) and "d" in k]
     if len(private) != 1:

@@ -58,7 +58,7 @@ _Status = str | _StatusConcept | list[_StatusConcept] | None
 
 def _resource_shape(name: str, entry: str) -> Any:
     """A prefetch value's shape, its Bundle entries being `entry` (a name, for recursion)."""
-    return TypedDict(  # type: ignore[misc]
+    return TypedDict(  # type: ignore[operator]  # a TypedDict made at run time
         name,
         dict.fromkeys(RESOURCE_ELEMENTS | BUNDLE_ELEMENTS, Any)
         | dict.fromkeys(STATUS_ELEMENTS, _Status)
@@ -98,7 +98,7 @@ _DeferringResource = _resource_shape("_DeferringResource", "_DeferredEntry")
 
 
 def _hook_body(name: str, prefetch_value: Any) -> Any:
-    return TypedDict(  # type: ignore[misc]
+    return TypedDict(  # type: ignore[operator]  # a TypedDict made at run time
         name,
         {
             "hook": Any,

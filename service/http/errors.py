@@ -96,7 +96,7 @@ def as_problem(exc: Exception, path: str = "") -> HTTPProblem:
     if isinstance(exc, HTTPProblem):
         return exc
     if isinstance(exc, StarletteHTTPException):  # the router's 404 and 405
-        return HTTPProblem(exc.status_code, str(exc.detail), exc.headers)
+        return HTTPProblem(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
     if isinstance(exc, RequestValidationError):
         return HTTPProblem(400, "invalid request")
     log_unexpected(exc, path)

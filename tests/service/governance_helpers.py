@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.cli.main import request_from_bundle
+from service.cli.evaluate import request_from_bundle
 from service.demo.samples import load_bundle
 
 PV = "/cds-services/ms-back-pain-patient-view"

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from service.cli.main import main, request_from_bundle
+from service.cli.evaluate import request_from_bundle
+from service.cli.main import main
 from service.demo.samples import list_samples, load_bundle
 from service.discovery import EGFR_LOINC, LOINC, PAIN_SCORE_LOINC
 

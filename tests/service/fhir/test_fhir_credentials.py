@@ -86,6 +86,8 @@ def test_an_ec_p384_jwk_signs_es384_with_its_own_kid(tmp_path):
     [
         (lambda p, rsa_key: p.write_text("not a key"), "not a PEM private key"),
         (lambda p, rsa_key: p.write_text("{"), "not a JWK or PEM file"),
+        # valid JSON Python refuses to read (over 4,300 digits): named, not an AttributeError
+        (lambda p, rsa_key: p.write_text('{"kty": ' + "9" * 5000 + "}"), "not a JWK or PEM file"),
         (
             lambda p, rsa_key: p.write_text(
                 json.dumps({**RSAAlgorithm.to_jwk(rsa_key, as_dict=True), "alg": "RS256"})
