@@ -222,23 +222,15 @@ def _response_plot(kinds: list[Counts]) -> str:
     accepted = [c.accepted / s for c, s in zip(kinds[::-1], shown, strict=True)]
     overridden = [c.overridden / s for c, s in zip(kinds[::-1], shown, strict=True)]
     rest = [max(0.0, 1 - a - o) for a, o in zip(accepted, overridden, strict=True)]
-    left = [0.0] * len(names)
-    for label, values, (colour, hatch) in (
-        ("accepted", accepted, ACCEPTED),
-        ("overridden", overridden, OVERRIDDEN),
-        ("no response", rest, NO_RESPONSE),
-    ):
-        ax.barh(
-            names,
-            values,
-            left=left,
-            color=colour,
-            hatch=hatch,
-            edgecolor="#333",
-            linewidth=0.4,
-            label=label,
-        )
-        left = [a + b for a, b in zip(left, values, strict=True)]
+    left = _stacked_bars(
+        ax,
+        names,
+        [
+            ("accepted", accepted, ACCEPTED),
+            ("overridden", overridden, OVERRIDDEN),
+            ("no response", rest, NO_RESPONSE),
+        ],
+    )
     for y, c in enumerate(kinds[::-1]):
         ax.text(max(1.01, left[y] + 0.01), y, f"n={c.shown:,}", va="center", fontsize=8)
     ax.set_xlim(0, 1.12)
@@ -252,22 +244,19 @@ def _reasons_plot(kinds: list[Counts]) -> str:
     fig = _new_figure(8.0, 0.34 * len(kinds) + 1.4)
     ax = fig.add_subplot()
     names = [c.kind for c in kinds][::-1]
-    left = [0] * len(names)
     used = [r for r in REASONS if any(c.reasons.get(r) for c in kinds)]
-    for i, reason in enumerate(used):
-        colour, hatch = REASON_STYLES[i % len(REASON_STYLES)]
-        values = [c.reasons.get(reason, 0) for c in kinds][::-1]
-        ax.barh(
-            names,
-            values,
-            left=left,
-            color=colour,
-            hatch=hatch,
-            edgecolor="#333",
-            linewidth=0.4,
-            label=REASON_LABELS[reason],
-        )
-        left = [a + b for a, b in zip(left, values, strict=True)]
+    _stacked_bars(
+        ax,
+        names,
+        [
+            (
+                REASON_LABELS[reason],
+                [float(c.reasons.get(reason, 0)) for c in kinds][::-1],
+                REASON_STYLES[i % len(REASON_STYLES)],
+            )
+            for i, reason in enumerate(used)
+        ],
+    )
     ax.set_xlabel("overrides", fontsize=8)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(ncols=2, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False, fontsize=8)
@@ -344,3 +333,23 @@ def _week_total(report: Report, week: Any) -> Counts:
     for c in report.weeks[week].values():
         out.add(c)
     return out
+
+
+def _stacked_bars(
+    ax: Any, names: list[str], series: list[tuple[str, list[float], tuple[str, str]]]
+) -> list[float]:
+    """Horizontal bars, one series after another along each row; the rows' totals."""
+    left = [0.0] * len(names)
+    for label, values, (colour, hatch) in series:
+        ax.barh(
+            names,
+            values,
+            left=left,
+            color=colour,
+            hatch=hatch,
+            edgecolor="#333",
+            linewidth=0.4,
+            label=label,
+        )
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    return left
