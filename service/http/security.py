@@ -25,9 +25,6 @@ SANDBOX_ORIGIN = "https://sandbox.cds-hooks.org"
 LOCAL_ORIGIN_REGEX = r"http://(localhost|127\.0\.0\.1)(:\d{1,5})?"
 
 
-# --- what the settings mean -------------------------------------------------------------------
-
-
 def trusted_issuers(settings: Settings) -> list[TrustedIssuer]:
     """The configured issuers, plus the Sandbox when MSCDS_TRUST_SANDBOX or demo mode says so."""
     issuers = list(settings.trusted_issuers)
