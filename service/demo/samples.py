@@ -56,7 +56,7 @@ class SampleInfo:
     id: str
     name: str
     description: str
-    cards: tuple[str, ...]  # card kinds from clinical-rules.md section 4, e.g. ("first-line",)
+    cards: tuple[str, ...]  # card kinds the sample should earn, e.g. ("first-line",)
     source: Traversable | Path = field(repr=False)
 
     @property
