@@ -120,6 +120,9 @@ class MedIndex:
         repeats a few of them many times)."""
         if not med.dosage:
             return None
+        mine = self.memo.get(("dose-of", id(med)))  # asked again for the same drug
+        if mine is not None and mine[0] is med:  # type: ignore[index]
+            return mine[1]  # type: ignore[index]
         try:
             written = orjson.dumps(med.dosage)
         except TypeError:  # not JSON as read: worked out each time
@@ -127,7 +130,9 @@ class MedIndex:
         key = ("dose", med.product, med.ingredients, med.dose_form, written)
         if key not in self.memo:
             self.memo[key] = dose_of(med)
-        return self.memo[key]  # type: ignore[return-value]
+        found = self.memo[key]
+        self.memo[("dose-of", id(med))] = (med, found)
+        return found  # type: ignore[return-value]
 
     def shape(self, med: Medication) -> tuple:
         """What the checks of `med` against this index read of it, as a key: its drug, route,

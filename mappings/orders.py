@@ -24,7 +24,7 @@ from mappings.fhir import (
 )
 from mappings.loader import load_terminology
 from mappings.medications import resolve_medication
-from mappings.profile import DraftOrder, Evidence, new_evidence
+from mappings.profile import DraftOrder, Evidence, new_draft_order, new_evidence
 from mappings.terminology import Terminology
 
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
@@ -153,10 +153,10 @@ def _classify_one(
         ):
             note(concept, system, found, shown)
         display = first_display(code) or next((e.display for e in evidence), "")
-    for text in _instruction_texts(resource):
-        for concept, words in term.text.find(text) if term.text else ():
-            if concept in _INSTRUCTION_KINDS:
-                note(concept, "text", words, text)
+    instructions = term.text.only(_INSTRUCTION_KINDS) if term.text else None
+    for text in _instruction_texts(resource) if instructions is not None else ():
+        for concept, words in instructions.find(text):
+            note(concept, "text", words, text)
 
     reasons: set[str] = set()
     reason_concepts = list(dicts(resource.get("reasonCode")))
@@ -171,7 +171,7 @@ def _classify_one(
             reasons.add(implied)
         evidence.append(new_evidence(reference, concept, system, found, shown, None))
 
-    return DraftOrder(
+    return new_draft_order(
         reference=reference,
         resource_type=kind,
         id=rid,
