@@ -84,6 +84,9 @@ MAX_QUOTED = 10
 DRAFT = "draft"  # the status of a draft order's medication (mappings.orders)
 
 
+_UNSET = object()
+
+
 class MedIndex:
     """Medications by ingredient and by class, built once per call, so that checking every
     order against every other costs the matches, not the product of the two lists. It carries
@@ -120,18 +123,19 @@ class MedIndex:
         repeats a few of them many times)."""
         if not med.dosage:
             return None
-        mine = self.memo.get(("dose-of", id(med)))  # asked again for the same drug
-        if mine is not None and mine[0] is med:  # type: ignore[index]
-            return mine[1]  # type: ignore[index]
+        mine = ("dose-of", id(med))  # the same drug asked again
+        known = self.memo.get(mine)
+        if known is not None and known[0] is med:  # type: ignore[index]
+            return known[1]  # type: ignore[index]
         try:
             written = orjson.dumps(med.dosage)
         except TypeError:  # not JSON as read: worked out each time
             return dose_of(med)
         key = ("dose", med.product, med.ingredients, med.dose_form, written)
-        if key not in self.memo:
-            self.memo[key] = dose_of(med)
-        found = self.memo[key]
-        self.memo[("dose-of", id(med))] = (med, found)
+        found = self.memo.get(key, _UNSET)
+        if found is _UNSET:
+            found = self.memo[key] = dose_of(med, self.memo)
+        self.memo[mine] = (med, found)
         return found  # type: ignore[return-value]
 
     def shape(self, med: Medication) -> tuple:

@@ -225,6 +225,7 @@ _LEADS = {"at", "in", "every", "each", "q", "with", "before", "after", "by", "po
 _LEADS |= _ABBR.keys() | (_SLOTS.keys() - {"am", "pm"})
 _UNCLEAR = (None, None, None, True)
 _PADDING = [""] * 12
+_UNSET = object()
 # The words that, not after a number, change what a sig is read as (`_read_text`'s last two
 # branches): any other word is passed over.
 _WORDS_READ = frozenset({"every", "q", "daily", *_COUNTS, *_MAX_WORDS, *_ABBR, *_SLOTS})
@@ -328,12 +329,12 @@ def _read_text(text: Any, st: Mapping[str, Strength], ings: list[str]):
             freqs += [_ABBR[tok[i]]] if tok[i] in _ABBR and max_daily != i else []
             slots |= {_SLOTS[tok[i]]} if tok[i] in _SLOTS else set()
             i += 1
-    known = [a for a in amounts if a]
+    known = [a for a in amounts if a] if amounts else amounts
     if len(known) > 1 and any(not _same(a[0], known[0][0]) for a in known[1:]):
         return _UNCLEAR  # two different doses
-    if freqs and not math.isclose(max(freqs), min(freqs)):
+    if len(freqs) > 1 and not math.isclose(max(freqs), min(freqs)):
         return _UNCLEAR  # two different schedules
-    daily = min(filter(None, dailies), key=_total, default=None)
+    daily = min(filter(None, dailies), key=_total, default=None) if dailies else None
     per_day = freqs[0] if freqs else float(len(slots)) if slots else None
     return (known[0] if known else None), per_day, daily, stated
 
@@ -475,13 +476,40 @@ def _daily(raw: list[Any], st: dict[str, Strength], ings: list[str]) -> DailyDos
     return new_daily_dose(MappingProxyType(mg), f"{label} = {totals}" if label else totals)
 
 
-def dose_of(med: Medication) -> DailyDose | None:
+# The keys of a Dosage read besides `text` (`_dosage`), but for `sequence`, which does not change
+# the dose of a single Dosage.
+_READ_BESIDES_TEXT = frozenset(
+    {"asNeededBoolean", "asNeeded", "asNeededCodeableConcept", "maxDosePerPeriod", "timing"}
+    | {"doseAndRate", "patientInstruction"}
+)
+
+
+def dose_of(med: Medication, answers: dict[Any, Any] | None = None) -> DailyDose | None:
     """A medication's daily dose, worked out from its dosage and product name when a check needs
-    it (most drugs read never meet a dose check)."""
+    it (most drugs read never meet a dose check).
+
+    `answers` (a dict the caller keeps for one call) remembers, per product, the dose of each
+    reading of a text-only dosage: an order set's sigs differ in their words far more often than
+    in what they say ("2 tablets every 4 hours"), and the reading is the only part that depends
+    on the words.
+    """
     if not med.dosage:
         return None
     st, ings = _product(med.product, med.ingredients)
-    return _daily(list(med.dosage), st, ings)
+    raw = med.dosage
+    only = raw[0] if len(raw) == 1 else None
+    if answers is None or only.__class__ is not dict or not _READ_BESIDES_TEXT.isdisjoint(only):
+        return _daily(list(raw), st, ings)
+    sig = _read_text(only.get("text"), st, ings)
+    if sig is None:
+        return None  # no text: nothing stated
+    dose, per_day, daily, stated = sig
+    # What the dose follows from: each amount as the (value, unit) its mg were worked out from.
+    key = (med.product, med.ingredients, dose and dose[1:], per_day, daily and daily[1:], stated)
+    found = answers.get(("sig", key), _UNSET)
+    if found is _UNSET:
+        found = answers[("sig", key)] = _daily([only], st, ings)
+    return found  # type: ignore[no-any-return]
 
 
 # What a dose is worked out from besides the dosage: a product's usable strengths and its

@@ -74,11 +74,13 @@ def _instruction_texts(resource: Mapping[str, Any]) -> list[str]:
     instruction = resource.get("patientInstruction")
     if isinstance(instruction, str) and instruction.strip():
         texts.append(instruction.strip())
-    for note in dicts(resource.get("note")):
+    notes, details = resource.get("note"), resource.get("orderDetail")
+    for note in dicts(notes) if notes is not None else ():
         text = text_of(note.get("text"))
         if text:
             texts.append(text)
-    texts.extend(concept_texts(resource.get("orderDetail")))
+    if details is not None:
+        texts.extend(concept_texts(details))
     for dosage in dicts(resource.get("dosageInstruction")):
         for key in ("text", "patientInstruction"):
             text = text_of(dosage.get(key))

@@ -225,12 +225,12 @@ class TextMatcher:
         self._memo: Memo[str, tuple[tuple[str, str], ...]] = Memo(
             max_bytes=remember_bytes, max_key_chars=REMEMBER_TEXT_UP_TO if remember_bytes else 0
         )
-        # A matcher whose phrases begin with a few words (one made by `only`) first asks one
-        # regex whether a word of the text begins with any of them: most texts have none, and
-        # then cost that one scan. (Many words would make the regex slower than `where`.)
-        first = sorted({*self._starts.exact, *self._starts.stems}, key=len, reverse=True)
-        self._any_start = (
-            re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, first))})")
+        # A matcher whose phrases begin with a few words (one made by `only`) first looks for
+        # those words as substrings of the text (a match begins with one of them): most texts
+        # have none, and then cost a few scans in C. (Many words would cost more than `where`.)
+        first = {*self._starts.exact, *self._starts.stems}
+        self._first_words: tuple[str, ...] | None = (
+            tuple(sorted(w for w in first if not any(v in w for v in first - {w})))
             if 0 < len(first) <= _FEW_FIRST_WORDS
             else None
         )
@@ -260,8 +260,12 @@ class TextMatcher:
 
     def _find(self, text: str) -> tuple[tuple[str, str], ...]:
         folded = fold(text)
-        if self._any_start is not None and self._any_start.search(folded) is None:
-            return ()
+        if self._first_words is not None:
+            for word in self._first_words:
+                if word in folded:
+                    break
+            else:
+                return ()
         starts = self._starts.where(folded)
         if not starts:
             return ()
