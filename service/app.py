@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 import mappings
 from cards.model import Action, response_body
-from service import admin, allocator, metrics, pipeline, security
+from service import admin, metrics, pipeline, security
 from service.auth import require_client
 from service.config import Settings, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition, discovery_document
@@ -93,7 +93,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 allowed=security.fhir_server_allowed(settings),
             )
             app.state.ready = True
-            allocator.fix_malloc_thresholds()
             # Start-up objects live for the whole process: keep them out of every collection.
             gc.collect()
             gc.freeze()
