@@ -48,7 +48,12 @@ def plain(text: object, limit: int = _MAX_QUOTE) -> str:
 
 
 def _sanitise(text: str, limit: int) -> str:
-    return cut(_MARKER.sub("", " ".join(text.split()).translate(_UNSAFE)), limit)
+    # Only the first `limit + 2` words can reach the quote (a marker is the first word, and the
+    # others are a space apart): a long text is split no further, and its quote is the same.
+    words = text.split(None, limit + 2)
+    if len(words) > limit + 2:
+        del words[limit + 2 :]
+    return cut(_MARKER.sub("", " ".join(words).translate(_UNSAFE)), limit)
 
 
 def cut(text: str, limit: int) -> str:

@@ -97,6 +97,9 @@ MAX_QUOTED = 10
 DRAFT = "draft"  # the status of a draft order's medication (mappings.orders)
 
 
+_UNSET = object()
+
+
 class MedIndex:
     """Medications by ingredient and by class, built once per call, so that checking every
     order against every other costs the matches, not the product of the two lists. It carries
@@ -134,15 +137,21 @@ class MedIndex:
         repeats a few of them many times)."""
         if not med.dosage:
             return None
+        mine = ("dose-of", id(med))  # the same drug asked again
+        known: tuple[Medication, DailyDose | None] | None = self.memo.get(mine)
+        if known is not None and known[0] is med:
+            return known[1]
         try:
             written = orjson.dumps(med.dosage)
         except TypeError:  # not JSON as read: worked out each time
             return dose_of(med)
         key = ("dose", med.product, med.ingredients, med.dose_form, written)
-        if key not in self.memo:
-            self.memo[key] = dose_of(med)
-        remembered: DailyDose | None = self.memo[key]
-        return remembered
+        found: Any = self.memo.get(key, _UNSET)
+        if found is _UNSET:
+            found = self.memo[key] = dose_of(med, self.memo)
+        self.memo[mine] = (med, found)
+        answer: DailyDose | None = found
+        return answer
 
     def shape(self, med: Medication) -> Shape:
         """What the checks of `med` against this index read of it, as a key: its drug, route,

@@ -12,10 +12,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
-from mappings.profile import DailyDose, Medication
+from mappings.memo import Memo
+from mappings.profile import DailyDose, Medication, new_daily_dose
 from mappings.text import bounded_text
 
 __all__ = ["DailyDose", "Strength", "daily_dose", "dose_of", "parse_strengths"]
@@ -23,6 +25,7 @@ __all__ = ["DailyDose", "Strength", "daily_dose", "dose_of", "parse_strengths"]
 _MAX_TEXT = 500  # characters read of any one text or product name
 _MAX_ITEMS = 50  # entries read of any one list
 _CAP = 1e6  # larger doses, strengths or frequencies are data errors, not prescriptions
+_PRODUCTS_BYTES = 512 * 1024  # products read, remembered (`dose_of`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,11 @@ def _num(value: Any) -> float | None:
     except (OverflowError, ValueError):
         return None
     return x if 0 < x <= _CAP else None  # NaN fails both comparisons
+
+
+def _is_map(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """isinstance(value, Mapping), without the ABC's check for the dicts JSON gives."""
+    return value.__class__ is dict or (value is not None and isinstance(value, Mapping))
 
 
 def _names(ingredients: Any) -> list[str]:
@@ -103,7 +111,8 @@ def parse_strengths(product_name: str, ingredients: Sequence[str]) -> dict[str, 
 
 # ---- structured amounts and frequencies -----------------------------------------------------
 
-_Amount = tuple[dict[str, float], str, str]  # mg per ingredient, quantity label, strength label
+# mg per ingredient, and the amount and unit (`_UNITS`) it was read from, for its labels
+_Amount = tuple[dict[str, float], float, tuple[str, float, str]]
 _UNITS: dict[str, tuple[str, float, str]] = _table(  # kind, factor to mg, label
     (("mass", 1.0, "mg"), "mg milligram milligrams"),
     (("mass", 1e3, "g"), "g gm gram grams"),
@@ -129,22 +138,32 @@ _MEALS = frozenset({"C", "AC", "PC"})  # EventTiming "at/before/after meals": th
 
 
 def _amount(value: float, unit: Any, st: Mapping[str, Strength], ings: list[str]) -> _Amount | None:
-    """`value` of `unit` -> (mg per ingredient, labels), or None."""
-    kind, factor, label = unit
+    """`value` of `unit` -> (mg per ingredient, value, unit), or None."""
+    kind, factor, _ = unit
     if kind == "mass":  # an amount of drug: whose, for a combination, is unknown
-        return ({ings[0]: value * factor}, f"{_fmt(value)} {label}", "") if len(ings) == 1 else None
+        return ({ings[0]: value * factor}, value, unit) if len(ings) == 1 else None
     per_ml = kind == "ml"
     mg = {i: value * st[i].amount for i in ings if i in st and st[i].per_ml is per_ml}
+    return (mg, value, unit) if mg else None
+
+
+def _labels(amount: _Amount, st: Mapping[str, Strength]) -> tuple[str, str]:
+    """(quantity label, strength label) of an amount: "2 tablets", " × 325 mg / 5 mg". Written
+    only for the amount a dose is worked out from (a sig may name several)."""
+    mg, value, (kind, _, label) = amount
+    if kind == "mass":
+        return f"{_fmt(value)} {label}", ""
+    per_ml = kind == "ml"
     noun = "mL" if per_ml else label + ("" if value <= 1 else "es" if label[-1] == "h" else "s")
     each = " / ".join(f"{_fmt(st[i].amount)} mg{'/mL' if per_ml else ''}" for i in mg)
-    return (mg, f"{_fmt(value)} {noun}", f" × {each}") if mg else None
+    return f"{_fmt(value)} {noun}", f" × {each}"
 
 
 def _quantity(
     q: Any, st: Mapping[str, Strength], ings: list[str], days: float = 1.0
 ) -> _Amount | None:
-    """A Quantity -> (mg per ingredient, labels), divided by `days`; or None."""
-    if not isinstance(q, Mapping):
+    """A Quantity -> (mg per ingredient, value, unit), divided by `days`; or None."""
+    if not _is_map(q):
         return None
     words = [q.get("code"), q.get("unit")]
     if any(w is not None and not isinstance(w, str) for w in words):
@@ -162,8 +181,10 @@ def _opt(d: Mapping[str, Any], key: str, default: float) -> float | None:
 
 def _timing(timing: Any) -> float | None:
     """Administrations a day from Timing.repeat (the most it allows), else Timing.code."""
-    rep = timing.get("repeat") if isinstance(timing, Mapping) else None
-    if isinstance(rep, Mapping):
+    if timing is None:  # most dosages in text only
+        return None
+    rep = timing.get("repeat") if _is_map(timing) else None
+    if _is_map(rep):
         key = "frequencyMax" if rep.get("frequencyMax") is not None else "frequency"
         marks = rep.get("timeOfDay") or rep.get("when")
         marks = marks[:_MAX_ITEMS] if isinstance(marks, list) else []
@@ -175,10 +196,10 @@ def _timing(timing: Any) -> float | None:
             n, period = _opt(rep, key, 1), _opt(rep, "period", 1)
             days = _DAYS.get(unit) if isinstance(unit, str) else None
             return n / (period * days) if n and period and days else None
-    code: Any = timing.get("code") if isinstance(timing, Mapping) else None  # any JSON
-    code = code if isinstance(code, Mapping) else {}
+    code: Any = timing.get("code") if _is_map(timing) else None  # any JSON
+    code = code if _is_map(code) else {}
     codings = code.get("coding") if isinstance(code.get("coding"), list) else []
-    words = [c.get("code") for c in codings[:_MAX_ITEMS] if isinstance(c, Mapping)]
+    words = [c.get("code") for c in codings[:_MAX_ITEMS] if _is_map(c)]
     for w in (w.strip().upper() for w in [*words, code.get("text")] if isinstance(w, str)):
         if (m := _QNH.fullmatch(w)) and int(m[1]):
             return 24 / int(m[1])
@@ -209,6 +230,11 @@ _LEADS |= _ABBR.keys() | (_SLOTS.keys() - {"am", "pm"})
 # What a sig says: (dose, doses a day, stated daily maximum, whether it names a dose).
 _Sig = tuple[_Amount | None, float | None, _Amount | None, bool]
 _UNCLEAR: _Sig = (None, None, None, True)
+_PADDING = [""] * 12
+_UNSET = object()
+# The words that, not after a number, change what a sig is read as (`_read_text`'s last two
+# branches): any other word is passed over.
+_WORDS_READ = frozenset({"every", "q", "daily", *_COUNTS, *_MAX_WORDS, *_ABBR, *_SLOTS})
 
 
 def _number(tok: list[str], k: int) -> tuple[float | None, int]:
@@ -223,7 +249,7 @@ def _number(tok: list[str], k: int) -> tuple[float | None, int]:
         below = float(tok[k + 2].replace(",", ""))
         x, k = (x / below if below else 0.0), k + 2
     k += _WORD_NUMBERS.get(tok[k + 1]) == x  # Epic's "every 8 (eight) hours"
-    return (x, k + 1) if _num(x) else (None, k)
+    return (x, k + 1) if 0 < x <= _CAP else (None, k)  # `_num` of a float
 
 
 def _interval(tok: list[str], k: int) -> tuple[float, int] | None:
@@ -259,7 +285,8 @@ def _read_text(text: Any, st: Mapping[str, Strength], ings: list[str]) -> _Sig |
     if not isinstance(text, str):
         return None
     tok = _TOKEN.findall(bounded_text(text, _MAX_TEXT).lower())
-    size, tok = len(tok), [*tok, *[""] * 12]  # padding: look-aheads need no bounds checks
+    size = len(tok)
+    tok += _PADDING  # look-aheads need no bounds checks
     amounts: list[_Amount | None]
     dailies: list[_Amount | None]
     freqs: list[float]
@@ -267,7 +294,14 @@ def _read_text(text: Any, st: Mapping[str, Strength], ings: list[str]) -> _Sig |
     amounts, dailies, freqs, slots, stated = [], [], [], set(), False
     i, last_end, last_max, max_daily = 0, -1, -9, -9
     while i < size:
-        value, j = _number(tok, i)
+        t = tok[i]
+        if t in _WORD_NUMBERS or t[:1].isdigit() or t[:1] == ".":
+            value, j = _number(tok, i)
+        elif t not in _WORDS_READ:
+            i += 1  # a word that says nothing on its own ("by", "mouth", "tablet")
+            continue
+        else:
+            value, j = None, i
         unit = _UNITS.get(tok[j]) if value and tok[j] not in _NOT_IN_TEXT else None
         per = _per_period(tok, j + 1) if value and tok[j] in ("times", "time", "x") else None
         if unit and value:  # (a unit is only read after a number)
@@ -306,11 +340,11 @@ def _read_text(text: Any, st: Mapping[str, Strength], ings: list[str]) -> _Sig |
             slots |= {_SLOTS[tok[i]]} if tok[i] in _SLOTS else set()
             i += 1
     known = [a for a in amounts if a]
-    if any(not _same(a[0], known[0][0]) for a in known):
+    if len(known) > 1 and any(not _same(a[0], known[0][0]) for a in known[1:]):
         return _UNCLEAR  # two different doses
-    if freqs and not math.isclose(max(freqs), min(freqs)):
+    if len(freqs) > 1 and not math.isclose(max(freqs), min(freqs)):
         return _UNCLEAR  # two different schedules
-    daily = min(filter(None, dailies), key=_total, default=None)
+    daily = min(filter(None, dailies), key=_total, default=None) if dailies else None
     per_day = freqs[0] if freqs else float(len(slots)) if slots else None
     return (known[0] if known else None), per_day, daily, stated
 
@@ -322,6 +356,8 @@ def _same(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
     return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-6) for k in a)
 
 
+# Labels repeat (the same few amounts and schedules in drug after drug): each is written once.
+@lru_cache(maxsize=1024)
 def _fmt(x: float) -> str:
     """2600.0 -> "2,600", 0.025 -> "0.025"."""
     if abs(x - round(x)) < 1e-6 * max(1.0, x):
@@ -329,6 +365,7 @@ def _fmt(x: float) -> str:
     return f"{x:,.{3 if x >= 1 else 6}f}".rstrip("0").rstrip(".")
 
 
+@lru_cache(maxsize=256)
 def _freq(n: float) -> str:
     if n >= 1 and abs(n - round(n)) < 1e-6:
         return {1: "once a day", 2: "twice a day"}.get(round(n), f"{round(n)} times a day")
@@ -339,8 +376,8 @@ def _freq(n: float) -> str:
 
 def _ratio(r: Any, st: Mapping[str, Strength], ings: list[str]) -> _Amount | None:
     """maxDosePerPeriod (a Ratio) as an amount a day."""
-    den = r.get("denominator") if isinstance(r, Mapping) else None
-    if not isinstance(den, Mapping):
+    den = r.get("denominator") if _is_map(r) else None
+    if not _is_map(den):
         return None
     unit = den.get("code") if isinstance(den.get("code"), str) else den.get("unit")
     days = _DAYS.get(unit.strip().lower()) if isinstance(unit, str) else None
@@ -353,26 +390,36 @@ def _dosage(
 ) -> tuple[tuple[dict[str, float], str] | None, bool]:
     """One Dosage -> ((mg a day per ingredient, label) or None, whether it stated a dose)."""
     prn = d.get("asNeededBoolean") is True or d.get("asNeeded") is True
-    prefix = "as needed: " if prn or isinstance(d.get("asNeededCodeableConcept"), Mapping) else ""
+    prefix = "as needed: " if prn or _is_map(d.get("asNeededCodeableConcept")) else ""
     cap = d.get("maxDosePerPeriod")  # a Ratio in R4, a list of them in R5
-    caps = [_ratio(r, st, ings) for r in (cap if isinstance(cap, list) else [cap])[:_MAX_ITEMS]]
+    capped = None
+    if cap is not None:
+        caps = [_ratio(r, st, ings) for r in (cap if isinstance(cap, list) else [cap])[:_MAX_ITEMS]]
+        capped = min(filter(None, caps), key=_total, default=None)
     dose, per_day, stated = None, _timing(d.get("timing")), cap is not None
     entries = d.get("doseAndRate")
-    for e in (entries if isinstance(entries, list) else [entries])[:_MAX_ITEMS]:
-        if isinstance(e, Mapping) and ("doseQuantity" in e or "doseRange" in e):
-            high = e["doseRange"].get("high") if isinstance(e.get("doseRange"), Mapping) else None
+    for e in (entries if isinstance(entries, list) else [entries] if entries else [])[:_MAX_ITEMS]:
+        if _is_map(e) and ("doseQuantity" in e or "doseRange" in e):
+            high = e["doseRange"].get("high") if _is_map(e.get("doseRange")) else None
             dose, stated = _quantity(e.get("doseQuantity", high), st, ings), True
             break
-    texts = (_read_text(d.get(key), st, ings) for key in ("text", "patientInstruction"))
-    for sig in [(None, None, min(filter(None, caps), key=_total, default=None), False), *texts]:
+    text, instruction = d.get("text"), d.get("patientInstruction")
+    for sig in (
+        (None, None, capped, False),
+        None if text is None else _read_text(text, st, ings),
+        None if instruction is None else _read_text(instruction, st, ings),
+    ):
         if sig is None:
             continue
         text_dose, text_per_day, daily, text_stated = sig
         stated = stated or text_stated
         if daily:  # the stated maximum (maxDosePerPeriod first), whatever the schedule
-            return (daily[0], f"{prefix}at most {daily[1]} a day{daily[2]}"), True
-        (mg, qty, each), n = dose or text_dose or ({}, "", ""), per_day or text_per_day
-        if mg and n:
+            qty, each = _labels(daily, st)
+            return (daily[0], f"{prefix}at most {qty} a day{each}"), True
+        amount, n = dose or text_dose, per_day or text_per_day
+        mg = amount[0] if amount else None
+        if amount and mg and n:
+            qty, each = _labels(amount, st)
             label = f"{prefix}{qty}{each}{', ' if each else ' '}{_freq(n)}"
             return ({i: v * n for i, v in mg.items()}, label), True
     return None, stated
@@ -395,13 +442,21 @@ def daily_dose(
     raw = raw if isinstance(raw, list) else resource.get("dosage")
     if not isinstance(raw, list):
         return None
-    ings = _names(ingredients)
+    return _daily(raw, _usable(strengths), _names(ingredients))
+
+
+def _usable(strengths: Mapping[str, Strength]) -> dict[str, Strength]:
+    """The strengths a dose can be worked out from, keyed by normalised ingredient name."""
     items = strengths.items() if isinstance(strengths, Mapping) else ()
     st = {" ".join(k.lower().split()): v for k, v in items if isinstance(k, str)}
     st = {k: v for k, v in st.items() if isinstance(v, Strength)}
-    st = {k: v for k, v in st.items() if _num(v.amount) and isinstance(v.per_ml, bool)}
+    return {k: v for k, v in st.items() if _num(v.amount) and isinstance(v.per_ml, bool)}
+
+
+def _daily(raw: list[Any], st: dict[str, Strength], ings: list[str]) -> DailyDose | None:
+    """`daily_dose` of the dosages `raw`, given usable strengths and normalised ingredients."""
     steps: dict[Any, list[tuple[dict[str, float], str]]] = {}
-    for d in filter(lambda d: isinstance(d, Mapping), raw[:_MAX_ITEMS]):
+    for d in filter(_is_map, raw[:_MAX_ITEMS]):
         got, stated = _dosage(d, st, ings)
         if got is None and stated:
             return None  # a dose we cannot read: any total would understate it
@@ -410,25 +465,82 @@ def daily_dose(
             steps.setdefault(seq if type(seq) is int else None, []).append(got)
     best: tuple[float, dict[str, float], str] = (0.0, {}, "")
     for parts in steps.values():  # concurrent parts add up; the largest step counts
-        common = set.intersection(*(set(mg) for mg, _ in parts))
-        mg = {i: round(sum(p[i] for p, _ in parts), 6) for i in ings if i in common}
+        if len(parts) == 1:  # nearly always: one dosage
+            ((part, label),) = parts
+            mg = {i: round(part[i], 6) for i in ings if i in part}
+        else:
+            common = set.intersection(*(set(mg) for mg, _ in parts))
+            mg = {i: round(sum(p[i] for p, _ in parts), 6) for i in ings if i in common}
+            label = " + ".join(label for _, label in parts)
         if all(math.isfinite(v) and v > 0 for v in mg.values()) and sum(mg.values()) > best[0]:
-            best = (sum(mg.values()), mg, " + ".join(label for _, label in parts))
+            best = (sum(mg.values()), mg, label)
     _, mg, label = best
     if not mg:
         return None
     label = f"largest of {len(steps)} steps: {label}" if len(steps) > 1 else label
-    totals = "; ".join(f"{_fmt(v)} mg/day" + (f" {i}" * (len(mg) > 1)) for i, v in mg.items())
+    if len(mg) == 1:
+        totals = f"{_fmt(next(iter(mg.values())))} mg/day"
+    else:
+        totals = "; ".join(f"{_fmt(v)} mg/day {i}" for i, v in mg.items())
     room = 117 - len(totals)  # keep the line short: shorten the label, never the totals
     if len(label) > room:
         label = label[: room - 1].rstrip() + "…" if room > 10 else ""
-    return DailyDose(MappingProxyType(mg), f"{label} = {totals}" if label else totals)
+    return new_daily_dose(MappingProxyType(mg), f"{label} = {totals}" if label else totals)
 
 
-def dose_of(med: Medication) -> DailyDose | None:
+# The keys of a Dosage read besides `text` (`_dosage`), but for `sequence`, which does not change
+# the dose of a single Dosage.
+_READ_BESIDES_TEXT = frozenset(
+    {"asNeededBoolean", "asNeeded", "asNeededCodeableConcept", "maxDosePerPeriod", "timing"}
+    | {"doseAndRate", "patientInstruction"}
+)
+
+
+def dose_of(med: Medication, answers: dict[Any, Any] | None = None) -> DailyDose | None:
     """A medication's daily dose, worked out from its dosage and product name when a check needs
-    it (most drugs read never meet a dose check)."""
+    it (most drugs read never meet a dose check).
+
+    `answers` (a dict the caller keeps for one call) remembers, per product, the dose of each
+    reading of a text-only dosage: an order set's sigs differ in their words far more often than
+    in what they say ("2 tablets every 4 hours"), and the reading is the only part that depends
+    on the words.
+    """
     if not med.dosage:
         return None
-    strengths = parse_strengths(med.product, med.ingredients)
-    return daily_dose({"dosageInstruction": list(med.dosage)}, strengths, med.ingredients)
+    st, ings = _product(med.product, med.ingredients)
+    raw = med.dosage
+    only = raw[0] if len(raw) == 1 else None
+    if answers is None or only.__class__ is not dict or not _READ_BESIDES_TEXT.isdisjoint(only):
+        return _daily(list(raw), st, ings)
+    sig = _read_text(only.get("text"), st, ings)
+    if sig is None:
+        return None  # no text: nothing stated
+    dose, per_day, daily, stated = sig
+    # What the dose follows from: each amount as the (value, unit) its mg were worked out from.
+    key = (med.product, med.ingredients, dose and dose[1:], per_day, daily and daily[1:], stated)
+    found = answers.get(("sig", key), _UNSET)
+    if found is _UNSET:
+        found = answers[("sig", key)] = _daily([only], st, ings)
+    return found  # type: ignore[no-any-return]
+
+
+# What a dose is worked out from besides the dosage: a product's usable strengths and its
+# ingredient names, remembered per (product, ingredients), since an order set names a few
+# products over and over (with a different dosage each time). Product names are RxNorm's or
+# a caller's display, so the memo is bounded by bytes (`mappings.memo`).
+_PRODUCTS: Memo[tuple[str, tuple[str, ...]], tuple[dict[str, Strength], list[str]]] = Memo(
+    max_bytes=_PRODUCTS_BYTES, max_key_chars=2 * _MAX_TEXT
+)
+
+
+def _product(product: str, ingredients: tuple[str, ...]) -> tuple[dict[str, Strength], list[str]]:
+    """(usable strengths, normalised ingredient names) of a product, read once (shared between
+    calls: read, never changed)."""
+    if product.__class__ is not str or ingredients.__class__ is not tuple:  # not a key
+        return _usable(parse_strengths(product, ingredients)), _names(ingredients)
+    key = (product, ingredients)
+    found = _PRODUCTS.get(key)
+    if found is None:
+        found = (_usable(parse_strengths(product, ingredients)), _names(ingredients))
+        _PRODUCTS.remember(key, found)
+    return found

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import deque
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-# What a dict entry costs besides its key and value: its hash slot and index, with the spare room
-# a dict keeps. An estimate on the high side, so the bound holds.
-_ENTRY_BYTES = 112
+# What an entry costs besides its key and value: its dict hash slot and index, with the spare room
+# a dict keeps, and its place in the eviction queue. An estimate on the high side, so the bound
+# holds.
+_ENTRY_BYTES = 120
 
 
 def size_of(value: Any) -> int:
@@ -49,13 +51,16 @@ class Memo(Generic[K, V]):
 
     `get` is the dict's own method (the lookups are on the hot path); `remember` is the only way
     in. Safe to share between threads: lookups read the dict as it is, and `remember` holds a lock
-    while it adds and evicts.
+    while it adds and evicts. The keys wait in a queue, oldest first, for their eviction: finding
+    a dict's first key after many were popped walks over every popped slot until the dict is
+    resized, which made each eviction cost as much as a fraction of the memo.
     """
 
-    __slots__ = ("_answers", "_lock", "get", "max_bytes", "max_key_chars", "used_bytes")
+    __slots__ = ("_answers", "_lock", "_order", "get", "max_bytes", "max_key_chars", "used_bytes")
 
     def __init__(self, *, max_bytes: int, max_key_chars: int) -> None:
         self._answers: dict[K, V] = {}
+        self._order: deque[K] = deque()
         self._lock = threading.Lock()
         self.get = self._answers.get
         self.max_bytes = max_bytes
@@ -75,19 +80,21 @@ class Memo(Generic[K, V]):
         cost = _cost(key, value)
         if cost > self.max_bytes:
             return
-        answers = self._answers
+        answers, order = self._answers, self._order
         with self._lock:
             if key in answers:
                 return
-            while answers and self.used_bytes + cost > self.max_bytes:
-                oldest = next(iter(answers))
+            while order and self.used_bytes + cost > self.max_bytes:
+                oldest = order.popleft()
                 self.used_bytes -= _cost(oldest, answers.pop(oldest))
             answers[key] = value
+            order.append(key)
             self.used_bytes += cost
 
     def clear(self) -> None:
         with self._lock:
             self._answers.clear()
+            self._order.clear()
             self.used_bytes = 0
 
 

@@ -24,7 +24,7 @@ from mappings.fhir import (
 )
 from mappings.loader import load_terminology
 from mappings.medications import resolve_medication
-from mappings.profile import DraftOrder, Evidence, new_evidence
+from mappings.profile import DraftOrder, Evidence, new_draft_order, new_evidence
 from mappings.terminology import Terminology
 
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
@@ -74,11 +74,13 @@ def _instruction_texts(resource: Mapping[str, Any]) -> list[str]:
     instruction = resource.get("patientInstruction")
     if isinstance(instruction, str) and instruction.strip():
         texts.append(instruction.strip())
-    for note in dicts(resource.get("note")):
+    notes, details = resource.get("note"), resource.get("orderDetail")
+    for note in dicts(notes) if notes is not None else ():
         text = text_of(note.get("text"))
         if text:
             texts.append(text)
-    texts.extend(concept_texts(resource.get("orderDetail")))
+    if details is not None:
+        texts.extend(concept_texts(details))
     for dosage in dicts(resource.get("dosageInstruction")):
         for key in ("text", "patientInstruction"):
             text = text_of(dosage.get(key))
@@ -153,9 +155,10 @@ def _classify_one(
         ):
             note(concept, system, found, shown)
         display = first_display(code) or next((e.display for e in evidence), "")
-    for text in _instruction_texts(resource):
-        for concept, words in term.text.find(text) if term.text else ():
-            if concept in _INSTRUCTION_KINDS:
+    instructions = term.text.only(_INSTRUCTION_KINDS) if term.text else None
+    if instructions is not None:
+        for text in _instruction_texts(resource):
+            for concept, words in instructions.find(text):
                 note(concept, "text", words, text)
 
     reasons: set[str] = set()
@@ -171,7 +174,7 @@ def _classify_one(
             reasons.add(implied)
         evidence.append(new_evidence(reference, concept, system, found, shown, None))
 
-    return DraftOrder(
+    return new_draft_order(
         reference=reference,
         resource_type=kind,
         id=rid,

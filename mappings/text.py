@@ -30,6 +30,7 @@ MAX_TEXT_CHARS = 4_096
 # call); longer free text is read each time and never kept.
 REMEMBER_TEXT_UP_TO = 256
 _REMEMBERED_BYTES = 2 * 1024 * 1024  # per matcher
+_FEW_FIRST_WORDS = 32  # a matcher whose phrases begin with no more words has `_any_start`
 
 _RUN = re.compile(r"\w+")
 _NON_SPACE = re.compile(r"\S*")
@@ -197,8 +198,16 @@ def _alternation(phrases: Iterable[str]) -> re.Pattern[str]:
 class TextMatcher:
     """Finds concept phrases in free text."""
 
-    def __init__(self, phrases: dict[str, tuple[list[str], list[str]]]) -> None:
-        """`phrases`: concept id -> (phrases, unless-phrases)."""
+    def __init__(
+        self,
+        phrases: dict[str, tuple[list[str], list[str]]],
+        *,
+        remember_bytes: int = _REMEMBERED_BYTES,
+    ) -> None:
+        """`phrases`: concept id -> (phrases, unless-phrases); `remember_bytes`: of answers kept
+        for short texts (0: none)."""
+        self._phrases = phrases
+        self._only: dict[frozenset[str], TextMatcher] = {}
         self._entries: list[_ConceptText] = []
         # A concept's phrases are pattern slot 2 * its index, its unless-phrases 2 * index + 1.
         self._starts = _Starts()
@@ -214,8 +223,28 @@ class TextMatcher:
             for phrase in unless:
                 self._starts.add(phrase.split()[0], 2 * index + 1)
         self._memo: Memo[str, tuple[tuple[str, str], ...]] = Memo(
-            max_bytes=_REMEMBERED_BYTES, max_key_chars=REMEMBER_TEXT_UP_TO
+            max_bytes=remember_bytes, max_key_chars=REMEMBER_TEXT_UP_TO if remember_bytes else 0
         )
+        # A matcher whose phrases begin with a few words (one made by `only`) first looks for
+        # those words as substrings of the text (a match begins with one of them): most texts
+        # have none, and then cost a few scans in C. (Many words would cost more than `where`.)
+        first = {*self._starts.exact, *self._starts.stems}
+        self._first_words: tuple[str, ...] | None = (
+            tuple(sorted(w for w in first if not any(v in w for v in first - {w})))
+            if 0 < len(first) <= _FEW_FIRST_WORDS
+            else None
+        )
+
+    def only(self, concepts: frozenset[str]) -> TextMatcher:
+        """A matcher for `concepts` alone, built once: it finds in any text what `find` finds of
+        those concepts (each concept is looked for on its own), without looking for the others,
+        so a caller that reads a few concepts in many unique texts pays for those few. It keeps
+        no answers: reading a text for a few phrases costs less than remembering the answer."""
+        found = self._only.get(concepts)
+        if found is None:
+            wanted = {c: both for c, both in self._phrases.items() if c in concepts}
+            found = self._only[concepts] = TextMatcher(wanted, remember_bytes=0)
+        return found
 
     def find(self, text: str) -> tuple[tuple[str, str], ...]:
         """(concept, matched words) for each concept found in `text`, negated mentions skipped.
@@ -230,7 +259,14 @@ class TextMatcher:
         return found
 
     def _find(self, text: str) -> tuple[tuple[str, str], ...]:
-        starts = self._starts.where(fold(text))
+        folded = fold(text)
+        if self._first_words is not None:
+            for word in self._first_words:
+                if word in folded:
+                    break
+            else:
+                return ()
+        starts = self._starts.where(folded)
         if not starts:
             return ()
         found: list[tuple[str, str]] = []

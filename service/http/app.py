@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 import mappings
 from cards.model import Action, response_body
-from service import metrics, pipeline
+from service import allocator, metrics, pipeline
 from service.auth.verifier import require_client
 from service.config import Settings, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition, discovery_document
@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 allowed=security.fhir_server_allowed(settings),
             )
             app.state.ready = True
+            # Large blocks freed after a request go back to the system (service/allocator.py).
+            fixed_mmap_threshold = allocator.fix_malloc_thresholds()
             # Start-up objects live for the whole process: keep them out of every collection.
             gc.collect()
             gc.freeze()
@@ -111,7 +113,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # it does not run during a request (docs/performance.md); cyclic garbage is still
             # collected.
             gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
-            log_event("started", services=list(SERVICES), database=app.state.store.engine.name)
+            log_event(
+                "started",
+                services=list(SERVICES),
+                database=app.state.store.engine.name,
+                fixed_mmap_threshold=fixed_mmap_threshold,
+            )
             try:
                 yield
             finally:

@@ -241,3 +241,24 @@ def test_a_cut_reference_and_a_repeated_fact_are_caught():
     assert any("twice" in p for p in problems("c", inputs, [twice]))
     unit = _card("eGFR 40.8868 mL/min/{1.73_m2}", "**L.**")
     assert any("unit" in p for p in problems("c", inputs, [unit]))
+
+
+def test_a_long_ehr_text_is_quoted_as_its_whole_would_be() -> None:
+    """`plain` reads only the words that can reach the quote; the quote is what normalising the
+    whole text gives (markers, white space, unsafe characters, the cut after a whole word)."""
+    import random
+
+    from cards.build import _MARKER, _UNSAFE, cut, plain
+
+    def whole(text: str, limit: int) -> str:
+        return cut(_MARKER.sub("", " ".join(text.split()).translate(_UNSAFE)), limit)
+
+    rnd = random.Random(18)
+    pieces = ["a", "bb", " ", "\t", "\n", "1", "12.", ")", "#", "> ", "* ", "<", "|", "`", "é"]
+    for _ in range(5_000):
+        limit = rnd.choice([1, 2, 3, 10, 200])
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 400)))
+        if rnd.random() < 0.3:
+            text = "9" * rnd.randint(1, 300) + ". " + text  # a long list marker first
+        text += " word" * 2_000  # longer than `plain` remembers
+        assert plain(text, limit) == whole(text, limit)

@@ -269,3 +269,27 @@ def test_one_selected_draft_among_many_quotes_a_bounded_number_of_them():
     # lorazepam, gabapentin, tizanidine and the hydrocodone combination: 33 drafts of each
     assert len(quoted) == 4 and set(quoted.values()) == {MAX_QUOTED}, quoted
     assert opioid_card(600).detail == card.detail
+
+
+def test_each_unique_dosage_text_is_read_once(monkeypatch):
+    """An order set whose every draft has its own words: each text is read once (and once more
+    for each new reading of a product), the product names once each, whatever the drafts."""
+    import mappings.dosing
+    from mappings.memo import Memo
+
+    p = profile(egfr_value=50, age=70)
+    n = 300
+    drafts = mixed(n, unique=True)
+    monkeypatch.setattr(mappings.dosing, "_PRODUCTS", Memo(max_bytes=1 << 20, max_key_chars=1000))
+    counts: Counter[str] = Counter()
+    for name in ("_read_text", "parse_strengths"):
+        real = getattr(mappings.dosing, name)
+
+        def counted(*args, _real=real, _name=name):
+            counts[_name] += isinstance(args[0], str)
+            return _real(*args)
+
+        monkeypatch.setattr(mappings.dosing, name, counted)
+    answer(p, drafts)
+    assert counts["parse_strengths"] == len(MIX)
+    assert n <= counts["_read_text"] <= n + len(MIX)

@@ -679,3 +679,98 @@ def test_result_is_read_only() -> None:
     assert dose is not None
     with pytest.raises(TypeError):
         dose.mg["tizanidine"] = 1  # type: ignore[index]
+
+
+# ---- each product read once, each text once (an order set of thousands of drafts) -----------
+
+NORCO_NAME = "acetaminophen 325 MG / hydrocodone bitartrate 5 MG Oral Tablet"
+
+
+def _med(text: Any, product: str = NORCO_NAME, dosage: dict[str, Any] | None = None) -> Any:
+    from mappings.profile import Medication, new_evidence
+
+    evidence = new_evidence("MedicationRequest/x", "medication", "text", "", "", None)
+    dosage = {"text": text} if dosage is None else dosage
+    return Medication(
+        "MedicationRequest/x",
+        product,
+        tuple(NORCO_INGREDIENTS),
+        frozenset(),
+        "draft",
+        evidence,
+        dosage=(dosage,),
+        product=product,
+    )
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Any]:
+    import mappings.dosing
+
+    calls: list[Any] = []
+    real = getattr(mappings.dosing, name)
+
+    def counted(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(mappings.dosing, name, counted)
+    return calls
+
+
+def test_a_product_is_read_once_whatever_its_drafts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mappings.dosing
+    from mappings.dosing import dose_of
+    from mappings.memo import Memo
+
+    monkeypatch.setattr(mappings.dosing, "_PRODUCTS", Memo(max_bytes=1 << 20, max_key_chars=1000))
+    parsed = _counting(monkeypatch, "parse_strengths")
+    doses = [dose_of(_med(f"2 tablets every 4 hours (draft {i})")) for i in range(50)]
+    doses += [dose_of(_med("1 tablet daily", product="tizanidine 4 MG Oral Tablet"))]
+    assert len(parsed) == 2  # one per product, not one per draft
+    assert doses[0] is not None and doses[0].mg["acetaminophen"] == 3900
+
+
+def test_each_text_is_read_once_and_each_reading_worked_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mappings.dosing import dose_of
+
+    read, worked_out = _counting(monkeypatch, "_read_text"), _counting(monkeypatch, "_daily")
+    answers: dict[Any, Any] = {}  # what a call keeps (cards.safety.MedIndex)
+    texts = [f"2 tablets by mouth every 4 hours (draft {i})" for i in range(40)]
+    texts += [f"1 tablet every 6 hours (note {i})" for i in range(40)]
+    doses = [dose_of(_med(t), answers) for t in texts]
+    assert len(worked_out) == 2  # one per distinct reading: 2 tablets 6 times, 1 tablet 4 times
+    assert len(read) == len(texts) + 2  # each text once, and again for each new reading
+    assert [d.mg["acetaminophen"] for d in doses if d] == [3900.0] * 40 + [1300.0] * 40
+
+
+@pytest.mark.parametrize(
+    "dosage",
+    [
+        {"text": "2 tablets every 4 hours"},
+        {"text": "2 tablets every 4 hours", "sequence": 1},
+        {"text": "2 tablets every 4 hours", "asNeededBoolean": True},
+        {
+            "text": "2 tablets every 4 hours",
+            "maxDosePerPeriod": {"numerator": qty(6, "tablet"), "denominator": qty(1, "d")},
+        },
+        {
+            "text": "2 tablets every 4 hours",
+            "timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+        },
+        {"text": "2 tablets every 4 hours", "doseAndRate": [{"doseQuantity": qty(1, "tablet")}]},
+        {"text": "2 tablets every 4 hours", "patientInstruction": "max 4 tablets a day"},
+        {"text": "1 tablet in the morning and 2 at night"},
+        {"text": "take as directed"},
+        {"text": None},
+        {"text": 12},
+        {},
+    ],
+)
+def test_a_call_remembering_readings_gives_what_each_dosage_gives(dosage: dict[str, Any]) -> None:
+    from mappings.dosing import dose_of
+
+    med = _med(None, dosage=dosage)
+    answers: dict[Any, Any] = {}
+    assert dose_of(med, answers) == dose_of(med, answers) == dose_of(med)

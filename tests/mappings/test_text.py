@@ -61,3 +61,42 @@ def test_empty_and_repeated_text() -> None:
     m = matcher("back pain")
     assert m.find("") == ()
     assert m.find("back pain") is m.find("back pain")  # cached
+
+
+# ---- a matcher for a few concepts (the order hooks read only bed rest in instructions) -------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Strict bed rest for 2 days",
+        "bedrest",
+        "no bed rest please",
+        "confined to bed after the fall",
+        "STAY IN BED",
+        "take 1 tablet at bedtime",
+        "rest, then walk",
+        "chronic low back pain, bed rest",
+        "",
+    ],
+)
+def test_a_matcher_for_some_concepts_finds_what_the_full_one_finds_of_them(text: str) -> None:
+    from mappings.loader import load_terminology
+
+    full = load_terminology().text
+    assert full is not None
+    wanted = frozenset({"bed_rest", "back_pain"})
+    only = full.only(wanted)
+    assert only.find(text) == tuple(f for f in full.find(text) if f[0] in wanted)
+    assert only is full.only(wanted)  # built once
+
+
+def test_a_matcher_for_some_concepts_reads_nothing_of_the_others() -> None:
+    from mappings.loader import load_terminology
+
+    full = load_terminology().text
+    assert full is not None
+    only = full.only(frozenset({"bed_rest"}))
+    assert {e.concept for e in only._entries} == {"bed_rest"}
+    assert only.find("chronic low back pain and multiple sclerosis") == ()
+    assert len(only._memo) == 0  # it keeps no answers: reading costs less than remembering
