@@ -35,6 +35,7 @@ from mappings.medications import recognised_medication
 from mappings.profile import Evidence, Medication, PainProfile, new_evidence
 from mappings.terminology import ConceptContext, Terminology
 from mappings.text import bounded_text
+from mappings.text_budget import TextBudgetExceeded
 from mappings.thresholds import THRESHOLDS
 
 ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
@@ -352,6 +353,8 @@ def _read(
                 and _subject_matches(resource, patient_id, own)
             ):
                 _read_procedure(term, resource, findings, window_start)
+        except TextBudgetExceeded:
+            raise  # the call, not this resource, is refused
         except Exception:
             continue
     return None

@@ -26,6 +26,7 @@ from mappings.loader import load_terminology
 from mappings.medications import resolve_medication
 from mappings.profile import DraftOrder, Evidence, new_draft_order, new_evidence
 from mappings.terminology import Terminology
+from mappings.text_budget import TextBudgetExceeded
 
 ORDER_TYPES = ("MedicationRequest", "ServiceRequest")
 _ORDER_CATEGORIES = frozenset({"order_kind"})
@@ -117,6 +118,8 @@ def classify_orders(
             continue
         try:
             orders.append(_classify_one(term, resource, position, chosen, medications, conditions))
+        except TextBudgetExceeded:
+            raise  # the call, not this draft, is refused
         except Exception:
             continue
     return tuple(orders)

@@ -6,7 +6,8 @@ Phrases are written for informaticists, not as regular expressions: words separa
 case-sensitively, so acronyms do not fire on ordinary words. Each concept compiles to one regex.
 
 Free text is caller data of any size, so it is read in time linear in its length, and only so
-much of it: the first `MAX_TEXT_CHARS` characters of any one text (`bounded_text`). Each word of
+much of it: the first `MAX_TEXT_CHARS` characters of any one text (`bounded_text`), and within a
+hook call no more than its budget (`mappings.text_budget`). Each word of
 the text is looked up in a dictionary of the words phrases begin with, and a concept's regex is
 tried only where one of its phrases can begin, rather than run over the whole text once per
 concept. Drug names (`NameFinder`) are found the same way.
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from itertools import chain
 
 from mappings.memo import Memo
+from mappings.text_budget import charge
 
 # Characters read of any one free text. What decides a concept or names a drug is short: the
 # longest RxNorm product name is under 400 characters and a condition's text is a phrase or
@@ -254,7 +256,9 @@ class TextMatcher:
             return ()
         found = self._memo.get(text)
         if found is None:
-            found = self._find(bounded_text(text))
+            read = bounded_text(text)
+            charge(len(read))
+            found = self._find(read)
             self._memo.remember(text, found)
         return found
 
@@ -318,6 +322,7 @@ class NameFinder:
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """The names in `text`, in order, as `re.finditer` would give them."""
+        charge(len(text))
         folded = fold(text)
         patterns = self._patterns
         if patterns.keys().isdisjoint(_RUN.findall(folded)):

@@ -27,10 +27,12 @@ import mappings
 from cards.model import Action, Card
 from cards.pama import pama_actions
 from mappings.fhir import Decode
+from mappings.text_budget import TextBudgetExceeded, text_budget
 from service.discovery import ServiceDefinition
 from service.fhir import decoding as hooks
 from service.fhir.client import FhirClient
 from service.fhir.prefetch import resolve
+from service.http.errors import HTTPProblem
 
 # Evaluations run at once in worker threads, per event loop (per worker process). The GIL runs
 # one at a time whatever this says, so more threads add no throughput; more than one lets a small
@@ -65,8 +67,36 @@ def evaluate(
     holds no other reference to them: the hook endpoint, once the prefetch is let go. `decode`
     decodes the resources left encoded (`mappings.classify`). `actions`, when given, receives
     the call's system actions (the PAMA ratings of imaging drafts, `cards.pama`), which
-    `hook_instance` correlates.
+    `hook_instance` correlates. Raises `HTTPProblem` (413) when the call holds more free text to
+    read than one call may (`mappings.text_budget`).
     """
+    try:
+        with text_budget():
+            return _evaluate(
+                service,
+                context,
+                resources,
+                on=on,
+                consume=consume,
+                decode=decode,
+                actions=actions,
+                hook_instance=hook_instance,
+            )
+    except TextBudgetExceeded as exc:
+        raise HTTPProblem(413, str(exc)) from None
+
+
+def _evaluate(
+    service: ServiceDefinition,
+    context: dict[str, Any],
+    resources: list[dict[str, Any]],
+    *,
+    on: date | None,
+    consume: bool,
+    decode: Decode | None,
+    actions: list[Action] | None,
+    hook_instance: str,
+) -> list[Card]:
     patient_id = str(context.get("patientId", ""))
     day = on or today()
     term = mappings.load_terminology()  # loaded at start-up: a dict lookup here

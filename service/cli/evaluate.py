@@ -104,13 +104,16 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     actions: list = []
-    found = pipeline.evaluate(
-        service,
-        request.context,
-        resolved.resources,
-        actions=actions,
-        hook_instance=request.hookInstance,
-    )
+    try:
+        found = pipeline.evaluate(
+            service,
+            request.context,
+            resolved.resources,
+            actions=actions,
+            hook_instance=request.hookInstance,
+        )
+    except HTTPProblem as exc:  # the free text is over one call's budget
+        raise SystemExit(f"ms-backpain-cds: {exc.diagnostics}") from None
     body = response_body(found, actions)
     if args.json:
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
