@@ -83,7 +83,10 @@ def evaluate(
                 hook_instance=hook_instance,
             )
     except TextBudgetExceeded as exc:
-        raise HTTPProblem(413, str(exc)) from None
+        refused = str(exc)
+    # Raised here, not in the handler: the refusal must not keep the budget's exception, whose
+    # traceback holds every frame of the evaluation and the call's resources in them.
+    raise HTTPProblem(413, refused)
 
 
 def _evaluate(
@@ -197,7 +200,35 @@ async def _off_loop(evaluation: partial[list[Card]]) -> list[Card]:
         sniffio.current_async_library()
     except sniffio.AsyncLibraryNotFoundError:
         return evaluation()
-    return await anyio.to_thread.run_sync(evaluation, limiter=_limiter())
+    outcome = await anyio.to_thread.run_sync(_Once(evaluation), limiter=_limiter())
+    if isinstance(outcome, HTTPProblem):
+        try:
+            raise outcome
+        finally:
+            del outcome  # this frame, in the traceback, must not hold the exception (a cycle)
+    return outcome
+
+
+class _Once:
+    """An evaluation for a worker thread, let go of once run, and whose refusal comes back as a
+    value. Both keep the call's resources from outliving it: an idle worker keeps the last job it
+    was given until its next one, and an exception raised across the thread boundary holds, in
+    the frames of its traceback, the resources (all of them, when refused part way), in a cycle
+    with the future that carried it, until the collector's oldest generation runs."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: partial[list[Card]]) -> None:
+        self._call: partial[list[Card]] | None = call
+
+    def __call__(self) -> list[Card] | HTTPProblem:
+        call, self._call = self._call, None
+        if call is None:
+            raise RuntimeError("an evaluation is run once")
+        try:
+            return call()
+        except HTTPProblem as problem:  # a fresh one, without the traceback and its frames
+            return HTTPProblem(problem.status, problem.diagnostics, problem.headers)
 
 
 def _limiter() -> anyio.CapacityLimiter:
