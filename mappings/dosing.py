@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, TypeGuard
 
 from mappings.memo import Memo
-from mappings.profile import DailyDose, Medication, new_daily_dose
+from mappings.profile import DailyDose, Medication
 from mappings.text import bounded_text
 
 __all__ = ["DailyDose", "Strength", "daily_dose", "dose_of", "parse_strengths"]
@@ -485,7 +485,7 @@ def _daily(raw: list[Any], st: dict[str, Strength], ings: list[str]) -> DailyDos
     room = 117 - len(totals)  # keep the line short: shorten the label, never the totals
     if len(label) > room:
         label = label[: room - 1].rstrip() + "…" if room > 10 else ""
-    return new_daily_dose(MappingProxyType(mg), f"{label} = {totals}" if label else totals)
+    return DailyDose(MappingProxyType(mg), f"{label} = {totals}" if label else totals)
 
 
 # The keys of a Dosage read besides `text` (`_dosage`), but for `sequence`, which does not change

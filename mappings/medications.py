@@ -21,7 +21,7 @@ from mappings.fhir import (
     split_reference,
     text_of,
 )
-from mappings.profile import Medication, new_evidence, new_medication
+from mappings.profile import Medication, new_evidence
 from mappings.terminology import Terminology
 from mappings.text import bounded_text
 
@@ -192,11 +192,11 @@ def _medication(
     system, code, shown = matched if matched is not None else ("text", "", display)
     evidence = new_evidence(reference_of(plain), "medication", system, code, shown or display, when)
     if not ingredients:  # unrecognised: nothing to check, so nothing more to read
-        return new_medication(evidence.resource, display, (), frozenset(), status, evidence)
+        return Medication(evidence.resource, display, (), frozenset(), status, evidence)
     dose_form, product = _product(term, rxcuis)
     dosages = dicts(plain.get("dosageInstruction") or plain.get("dosage"))
     route = _route(term, rxcuis, dosages, names_for_form, ingredients)
-    return new_medication(
+    return Medication(
         resource=evidence.resource,
         display=display,
         ingredients=tuple(ingredients),

@@ -24,7 +24,7 @@ from mappings.fhir import (
 )
 from mappings.loader import load_terminology
 from mappings.medications import resolve_medication
-from mappings.profile import DraftOrder, Evidence, new_draft_order, new_evidence
+from mappings.profile import DraftOrder, Evidence, new_evidence
 from mappings.terminology import Terminology
 from mappings.text_budget import TextBudgetExceeded
 
@@ -177,7 +177,7 @@ def _classify_one(
             reasons.add(implied)
         evidence.append(new_evidence(reference, concept, system, found, shown, None))
 
-    return new_draft_order(
+    return DraftOrder(
         reference=reference,
         resource_type=kind,
         id=rid,

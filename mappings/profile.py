@@ -71,17 +71,6 @@ class DailyDose:
     how: str  # e.g. "16 mg 3 times a day = 48 mg/day"
 
 
-_set_dose_mg, _set_dose_how = (getattr(DailyDose, f.name).__set__ for f in fields(DailyDose))
-
-
-def new_daily_dose(mg: Mapping[str, float], how: str) -> DailyDose:
-    """`DailyDose(mg, how)`, built faster (as `new_evidence`): one per dosage read."""
-    dose = _new(DailyDose)
-    _set_dose_mg(dose, mg)
-    _set_dose_how(dose, how)
-    return dose
-
-
 @dataclass(frozen=True, slots=True)
 class Medication:
     """An active medication (or a draft order's medication), resolved to ingredients and classes.
@@ -108,55 +97,6 @@ class Medication:
     @property
     def systemic(self) -> bool:
         return self.route == "systemic"
-
-
-def _slot_setters(cls: type) -> tuple[Any, ...]:
-    return tuple(getattr(cls, f.name).__set__ for f in fields(cls))
-
-
-(
-    _set_med_resource,
-    _set_med_display,
-    _set_med_ingredients,
-    _set_med_classes,
-    _set_med_status,
-    _set_med_evidence,
-    _set_med_route,
-    _set_med_dose_form,
-    _set_med_reasons,
-    _set_med_dosage,
-    _set_med_product,
-) = _slot_setters(Medication)
-
-
-def new_medication(
-    resource: str,
-    display: str,
-    ingredients: tuple[str, ...],
-    classes: frozenset[str],
-    status: str,
-    evidence: Evidence,
-    route: str = "systemic",
-    dose_form: str = "",
-    reasons: frozenset[str] = frozenset(),
-    dosage: tuple[Mapping[str, object], ...] = (),
-    product: str = "",
-) -> Medication:
-    """`Medication(...)` with the same arguments, built faster (as `new_evidence`): one per drug
-    read, and an order set may carry thousands."""
-    med = _new(Medication)
-    _set_med_resource(med, resource)
-    _set_med_display(med, display)
-    _set_med_ingredients(med, ingredients)
-    _set_med_classes(med, classes)
-    _set_med_status(med, status)
-    _set_med_evidence(med, evidence)
-    _set_med_route(med, route)
-    _set_med_dose_form(med, dose_form)
-    _set_med_reasons(med, reasons)
-    _set_med_dosage(med, dosage)
-    _set_med_product(med, product)
-    return med
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,44 +163,6 @@ class DraftOrder:
     # that list is empty), every draft for order-sign. Unselected drafts still count as
     # "co-ordered" for interaction checks.
     selected: bool = True
-
-
-(
-    _set_order_reference,
-    _set_order_resource_type,
-    _set_order_id,
-    _set_order_display,
-    _set_order_kinds,
-    _set_order_medication,
-    _set_order_reason_concepts,
-    _set_order_evidence,
-    _set_order_selected,
-) = _slot_setters(DraftOrder)
-
-
-def new_draft_order(
-    reference: str,
-    resource_type: str,
-    id: str | None,
-    display: str,
-    kinds: frozenset[str],
-    medication: Medication | None = None,
-    reason_concepts: frozenset[str] = frozenset(),
-    evidence: tuple[Evidence, ...] = (),
-    selected: bool = True,
-) -> DraftOrder:
-    """`DraftOrder(...)` with the same arguments, built faster (as `new_evidence`)."""
-    order = _new(DraftOrder)
-    _set_order_reference(order, reference)
-    _set_order_resource_type(order, resource_type)
-    _set_order_id(order, id)
-    _set_order_display(order, display)
-    _set_order_kinds(order, kinds)
-    _set_order_medication(order, medication)
-    _set_order_reason_concepts(order, reason_concepts)
-    _set_order_evidence(order, evidence)
-    _set_order_selected(order, selected)
-    return order
 
 
 _EMPTY: Mapping[str, tuple[Evidence, ...]] = MappingProxyType({})
