@@ -18,7 +18,7 @@ checked in full (the cards are then drafted for every one of them and folded aft
 Two figures per size:
 - "answer": `service.pipeline.answer` in process (parse, envelope, prefetch, classification,
   cards) plus serialising the response: the CPU the service spends on the call, whatever its
-  body limit says;
+  body limit says, with the garbage collector set as the service sets it (`service.collector`);
 - "http": the same body through the ASGI app with the default settings (auth off), as uvicorn
   would hand it over: its status (413 when the body is above `MSCDS_MAX_BODY_BYTES`) and the
   response size.
@@ -241,6 +241,9 @@ def main() -> int:
         http: list[tuple[int, int]] = []
         if not args.no_http:
             http = asyncio.run(http_calls([(sid, body) for _, _, sid, body in bodies]))
+        from service import collector
+
+        collector.settle()  # the collector as the service sets it once started
         print(f"body limit (max_body_bytes): {limit:,} bytes; CPU: least of {args.repeat} calls")
         head = (
             f"{'hook':<16}{'drafts':>8}{'body bytes':>13}{'CPU s':>9}{'us/draft':>10}"

@@ -12,7 +12,6 @@ For the HTTP framework's share, profile a running server with py-spy under `benc
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import sys
 import time
@@ -26,11 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mappings
 from bench.patients import hook_request, patient_resources
 from cards.model import response_body
-from service import pipeline
+from service import collector, pipeline
 from service.discovery import SERVICES, discovery_document
 from service.fhir import decoding as hooks
 from service.fhir.prefetch import resolve
-from service.http.app import GC_YOUNG_THRESHOLD
 
 
 def _complete(coroutine: Any) -> Any:
@@ -73,10 +71,8 @@ def main() -> int:
     mappings.load_terminology()
     entry = next(s for s in discovery_document()["services"] if s["hook"] == args.hook)
     body = orjson.dumps(hook_request(entry, patient_resources(args.size)))
-    # The collector as the service sets it after start-up (service/http/app.py lifespan).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+    # The collector as the service sets it after start-up (service/collector.py).
+    collector.settle()
     stages(entry["id"], body)
     repeat = args.repeat or max(5, int(2000 / max(1.0, sum(stages(entry["id"], body).values()))))
     runs = [stages(entry["id"], body) for _ in range(repeat)]

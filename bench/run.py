@@ -121,12 +121,10 @@ def in_process(patients: dict[int, list[dict]]) -> dict[str, dict[str, float]]:
     mappings.load_terminology()
     # Like the service after start-up: keep this process's own data (every benchmark patient)
     # out of the collections the measured requests trigger.
-    from service.http.app import GC_YOUNG_THRESHOLD
+    from service import collector
 
-    gc.collect()
-    gc.freeze()
     thresholds = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)  # as the service sets it after start-up
+    collector.settle()  # as the service sets it after start-up
     out: dict[str, dict[str, float]] = {}
     for entry in discovery_document()["services"][:2]:
         for n, resources in patients.items():

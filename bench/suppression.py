@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import random
 import statistics
 import sys
@@ -43,13 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cards import snooze
 from cards.model import response_body
 from cards.products import OVERRIDE_SYSTEM
-from service import pipeline
+from service import collector, pipeline
 from service.cli.evaluate import request_from_bundle
 from service.demo.samples import load_bundle
 from service.discovery import SERVICES
 from service.governance.records import Governance
 from service.governance.suppression import SuppressionView
-from service.http.app import GC_YOUNG_THRESHOLD
 from service.metrics import Metrics
 from service.store.feedback import FeedbackStore, feedback_table
 from service.store.ledger import IssuanceLedger
@@ -170,10 +168,8 @@ def main() -> None:
     alone: dict[str, list[float]] = {w: [] for w in ways}
     for _ in range(3):  # warm-up: classify's memos, the first calls' allocations
         _answer(bodies[0])
-    # As the app does at start-up (service/http/app.py): start-up objects frozen, few collections.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+    # As the app does at start-up (service/collector.py): start-up objects frozen, few collections.
+    collector.settle()
     for i in range(args.calls):
         order = list(ways.items())
         order = order[i % 3 :] + order[: i % 3]  # each way first as often as the others

@@ -8,7 +8,6 @@ body is decoded by msgspec keeping only what `mappings` reads, see
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +20,7 @@ from starlette.responses import Response
 
 import mappings
 from cards.model import Action, response_body
-from service import allocator, metrics, pipeline
+from service import allocator, collector, metrics, pipeline
 from service.auth.verifier import require_client
 from service.config import Settings, check_auth, load_settings
 from service.discovery import SERVICES, ServiceDefinition, discovery_document
@@ -46,8 +45,6 @@ from service.logs import (
 )
 from service.protocol import MAX_FEEDBACK_ITEMS, FeedbackRequest
 from service.store.feedback import FeedbackStore, StoreUnavailable
-
-GC_YOUNG_THRESHOLD = 100_000
 
 
 def _json(body: object, status: int = 200) -> Response:
@@ -104,15 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.ready = True
             # Large blocks freed after a request go back to the system (service/allocator.py).
             fixed_mmap_threshold = allocator.fix_malloc_thresholds()
-            # Start-up objects live for the whole process: keep them out of every collection.
-            gc.collect()
-            gc.freeze()
-            # A request allocates thousands of containers (the parsed body) that stay alive
-            # until it is answered: at the default threshold the collector runs many times per
-            # large request, walking a tree that reference counting frees anyway. At this one
-            # it does not run during a request (docs/performance.md); cyclic garbage is still
-            # collected.
-            gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+            collector.settle()  # no collection during a call (service/collector.py)
             log_event(
                 "started",
                 services=list(SERVICES),
