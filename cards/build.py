@@ -17,7 +17,7 @@ from string import Formatter
 from typing import Any
 
 from cards import snooze
-from cards.content import CARDS, HEADINGS, LIST_MORE
+from cards.content import CARDS, HEADINGS, LIST_MORE, SECTION_MORE
 from cards.model import INDICATOR_ORDER, Card, Coding, Link, OverrideReason, Source
 from cards.products import CARD_KIND_SYSTEM, LINKS, OVERRIDE_REASONS, SOURCES
 from mappings.profile import Evidence
@@ -32,6 +32,11 @@ def _kind_name(kind: str) -> str:
 _MAX_SUMMARY = 139  # CDS Hooks: a summary is under 140 characters
 _MAX_QUOTE = 200
 _MAX_LINE = 800
+# Lines of one detail section a card shows: a clinician reads a few, and a chart of thousands of
+# resources must not make a card (or the call that quotes it) grow without end. Real cards show
+# far fewer (the most in bench/identical.py's charts: 5 to do, 3 cautions, 174 reasons on a
+# synthetic chart of 5,000 resources).
+MAX_SECTION_LINES = 50
 _UNSAFE = str.maketrans({"<": "‹", ">": "›", "`": "'", "|": "/", "\\": "/"})
 _ELLIPSIS = "…"
 _TRAILING = " ,;:/(-–—"  # what a cut text does not end with before its "…"
@@ -171,8 +176,15 @@ def _shorter(value: Forms | list[Forms], fewest_words: int) -> Iterator[str]:
         level += 1
         yield ", ".join(dict.fromkeys(forms[min(level, len(forms) - 1)] for forms in value))
     names = list(dict.fromkeys(forms[-1] for forms in value))
+    # The first k names, for k from all but one down to one. A list that cannot fit yet is
+    # passed over unbuilt (its length is known from the names'): building each one costs the
+    # square of a long list's length, and `_fit` would only step past it. The last is yielded
+    # whatever its length, as the shortest this stage has.
+    joined = sum(map(len, names)) + 2 * (len(names) - 1)
     for k in range(len(names) - 1, 0, -1):
-        yield LIST_MORE.format(names=", ".join(names[:k]), more=len(names) - k)
+        joined -= len(names[k]) + 2
+        if joined < _MAX_SUMMARY or k == 1:
+            yield LIST_MORE.format(names=", ".join(names[:k]), more=len(names) - k)
     for shorter in _shorter_text(names[0], fewest_words) if names else ():
         yield LIST_MORE.format(names=shorter, more=len(names) - 1) if len(names) > 1 else shorter
 
@@ -361,14 +373,51 @@ def _detail(lead: str, draft: Draft) -> str:
     lines = [lead]
     if draft.do:
         lines.append(_DO)
-        lines += _bullets(draft.do)
+        lines += _bullets(_section(draft.do))
     if draft.cautions:
         lines.append(_CAUTIONS)
-        lines += _bullets(draft.cautions)
-    said = {(e.resource, e.system, e.code) for e in draft.stated} if draft.stated else ()
-    quoted = [quote(e) for e in draft.evidence if (e.resource, e.system, e.code) not in said]
-    why = [*draft.notes, *dict.fromkeys(quoted)]
+        lines += _bullets(_section(draft.cautions))
+    why = _reasons(draft)
     if why:
         lines.append(_WHY)
         lines += _bullets(why)
     return "\n".join(lines)
+
+
+def _section(lines: list[str]) -> list[str]:
+    """A section's lines, each once, the first `MAX_SECTION_LINES` of them and how many more."""
+    if len(lines) <= MAX_SECTION_LINES:
+        return lines
+    unique = list(dict.fromkeys(lines))
+    if len(unique) <= MAX_SECTION_LINES:
+        return unique
+    more = len(unique) - MAX_SECTION_LINES + 1
+    return [*unique[: MAX_SECTION_LINES - 1], SECTION_MORE.format(more=more)]
+
+
+def _reasons(draft: Draft) -> list[str]:
+    """The "Why this card" lines: the notes, then each evidence line once (less what a note
+    states). Only what is shown is quoted: once the section is full, the rest are counted by
+    what their lines say (an evidence's fields), not written out."""
+    said = {(e.resource, e.system, e.code) for e in draft.stated} if draft.stated else ()
+    why = list(draft.notes)
+    room = MAX_SECTION_LINES - len(why)
+    shown: dict[str, None] = {}
+    quoted: set[tuple[object, ...]] = set()  # the fields of the lines shown
+    rest: set[tuple[object, ...]] = set()  # and of the others
+    for e in draft.evidence:
+        if (e.resource, e.system, e.code) in said:
+            continue
+        fields = (e.display, e.system, e.code, e.date, e.resource)
+        if len(shown) < room:
+            shown[quote(e)] = None
+            quoted.add(fields)
+        elif fields not in quoted:
+            rest.add(fields)
+    if not rest and room >= 0:
+        return [*why, *shown]
+    lines = list(dict.fromkeys([*why, *shown]))
+    if not rest and len(lines) <= MAX_SECTION_LINES:
+        return lines
+    kept = lines[: MAX_SECTION_LINES - 1]  # the last line that fits gives way to the count
+    return [*kept, SECTION_MORE.format(more=len(lines) - len(kept) + len(rest))]

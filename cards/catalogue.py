@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 
 from cards import pama, snooze
+from cards.build import MAX_SECTION_LINES
 from cards.content import (
     ACTIONS,
     CARDS,
@@ -25,6 +26,7 @@ from cards.content import (
     NOTES,
     PAMA,
     PHYSIOTHERAPY,
+    SECTION_MORE,
     SEVERITY_WORDS,
     STAY_ACTIVE,
 )
@@ -138,6 +140,11 @@ def render() -> str:
     lines += _block("Order cards, first in Why this card (a pair card: both)", NOTES.values())
     lines += _block(
         "A summary naming more drugs or flags than fit (the first, and how many more)", [LIST_MORE]
+    )
+    lines += _block(
+        f"The last line of a detail section longer than {MAX_SECTION_LINES} lines (after the first "
+        f"{MAX_SECTION_LINES - 1})",
+        [SECTION_MORE],
     )
     lines += _block("Suggestion actions (`description`)", ACTIONS.values())
     lines += _block("Detail headings", HEADINGS.values())

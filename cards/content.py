@@ -518,8 +518,8 @@ CARDS: dict[str, CardText] = {
             cautions={"dose": "{dose} Source: {source}."},
             notes={
                 "source": "{drug}: {how} ({mg} mg a day)",
-                # past the draft orders listed: how many more, and what they add to the total
-                "more": "{more} more draft orders of {ingredient}: {mg} mg a day",
+                # past the sources listed: how many more, and what they add to the total
+                "more": "{more} more medications or draft orders of {ingredient}: {mg} mg a day",
             },
             source="label",
             overrides=("benefit-outweighs-risk", "already-addressed"),
@@ -601,6 +601,10 @@ NOTES = {
 # A summary naming more drugs (or flags) than fit: the first few, and how many more
 # (cards.build.fit_summary).
 LIST_MORE = "{names} and {more} more"
+
+# The last line of a detail section that has more lines than a card shows (cards.build): the
+# chart holds the rest.
+SECTION_MORE = "{more} more not listed here: see the chart."
 
 # What a suggestion's actions say they do (`description`).
 ACTIONS = {

@@ -89,10 +89,10 @@ def product(ingredient: str, tables: Knowledge | None = None) -> Drug:
 _products: dict[tuple[int, str], tuple[Knowledge, Drug]] = {}
 
 
-# A concern quotes at most this many draft orders of one interaction row, and a dose check this
-# many other drafts of an ingredient (its total adds them all): however many drafts a call
-# carries, each check, and the card that shows it, stays this size. Active medications are all
-# quoted, as the chart records them.
+# A concern quotes at most this many draft orders of one interaction row, and this many of the
+# patient's medications; a dose check lists as many of each of the other sources of an ingredient
+# (its total adds them all): however many drafts a call carries, or medications a chart lists,
+# each check, and the card that shows it, stays this size.
 MAX_QUOTED = 10
 DRAFT = "draft"  # the status of a draft order's medication (mappings.orders)
 
@@ -203,16 +203,16 @@ def _interactions(drug: Drug, others: MedIndex) -> list[Concern]:
     own = set(drug.ingredients)
     for rows, meds in pairs:
         for row in rows:
-            drafts = 0
+            quoted = [0, 0]  # of the patient's medications, of the drafts
             for med in meds:
                 draft = med.status == DRAFT
-                if draft and drafts == MAX_QUOTED:
-                    continue  # this row has quoted enough drafts
+                if quoted[draft] == MAX_QUOTED:
+                    continue  # this row has quoted enough of these
                 if med.resource == drug.resource or not own.isdisjoint(med.ingredients):
                     continue  # the same drug: a renewal or dose change, not an interaction
                 if row.not_if is not None and row.not_if.matches(med.ingredients, med.classes):
                     continue
-                drafts += draft
+                quoted[draft] += 1
                 key = (row.row.line, med.display)  # two requests of one drug: one line
                 found.setdefault(key, (row, []))[1].append(med)
     ordered = []
@@ -350,7 +350,7 @@ class _Pool:
     """The other sources of an ingredient for one product, added up once per call."""
 
     sources: tuple[tuple[Medication, float, str], ...]  # those listed, with their dose
-    unlisted: int  # drafts past MAX_QUOTED with a dose: in the total, not listed
+    unlisted: int  # sources past MAX_QUOTED with a dose: in the total, not listed
     unlisted_mg: float
     also: tuple[Medication, ...]  # those listed, whether or not their dose is known
     untold: bool  # the dose of one of them cannot be computed
@@ -407,12 +407,14 @@ def _pool(ingredient: str, med: Medication, others: MedIndex) -> _Pool:
         return found
     sources: list[tuple[Medication, float, str]] = []
     also: list[Medication] = []
-    drafts, unlisted, unlisted_mg, untold = 0, 0, 0.0, False
+    quoted = [0, 0]  # of the patient's medications, of the drafts
+    unlisted, unlisted_mg, untold = 0, 0.0, False
     for other in others.get("ingredient", ingredient):
         if other.resource == med.resource or other.ingredients == med.ingredients:
             continue
-        listed = other.status != DRAFT or drafts < MAX_QUOTED
-        drafts += other.status == DRAFT
+        draft = other.status == DRAFT
+        listed = quoted[draft] < MAX_QUOTED
+        quoted[draft] += 1
         if listed:
             also.append(other)
         daily = others.dose(other)

@@ -60,9 +60,12 @@ def check(p: PainProfile, ingredient: str) -> list[safety.Concern]:
     return safety.concerns(safety.product(ingredient, index.knowledge), p, index)
 
 
-def others(p: PainProfile, m: Medication) -> safety.MedIndex:
-    """The patient's medications other than `m`, indexed (for `m`'s own interactions)."""
-    return safety.MedIndex(x for x in p.meds if x is not m)
+def taken_concerns(p: PainProfile, m: Medication) -> list[safety.Concern]:
+    """The concerns of a medication the patient takes: its states, and its interactions with
+    their other medications. Read from the profile's one index, so that checking each of many
+    medications costs its matches, not a new index of all the others; the index never pairs a
+    drug with its own request, nor with another request of the same drug."""
+    return safety.concerns(safety.drug_of(m), p, safety.index_of(p))
 
 
 def propose(key: str, patient_id: str, reasons: list[Evidence]) -> ActionSpec:

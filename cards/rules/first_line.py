@@ -31,9 +31,9 @@ from cards.rules._shared import (
     evidence_of,
     left_out,
     names,
-    others,
     propose,
     sentence,
+    taken_concerns,
     texts,
 )
 from mappings.profile import PainProfile
@@ -57,7 +57,7 @@ def first_line(p: PainProfile, pid: str) -> Card:
         d.do.append(a["on_analgesic"].format(drugs=names(nsaids)))
         taken = CONCERNS["already_taken"].format(what=names(nsaids))
         d.cautions.append(left_out([taken], cautions["nsaid_taken"]))
-        current = [c for m in nsaids for c in safety.concerns(safety.drug_of(m), p, others(p, m))]
+        current = [c for m in nsaids for c in taken_concerns(p, m)]
         if unsafe := safety.blocking(current):
             d.indicator = "warning"  # an NSAID already taken that this patient should not take
             d.cautions.append(cautions["nsaid_unsafe"].format(concerns="; ".join(texts(unsafe))))

@@ -29,8 +29,8 @@ from cards.rules._shared import (
     evidence_of,
     left_out,
     names,
-    others,
     short,
+    taken_concerns,
     texts,
 )
 from mappings.profile import PainProfile
@@ -55,7 +55,7 @@ def spasticity(p: PainProfile, pid: str) -> Card | None:
         d.summary = fit_summary(text.summaries["titrate"], drug=short(current))
         d.do = [a["titrate"].format(drugs=names(current)), a["phasic"], a["physiotherapy"]]
         for m in current:
-            for c in safety.concerns(safety.drug_of(m), p, others(p, m)):
+            for c in taken_concerns(p, m):
                 d.cautions.append(line.format(drug=m.display, concern=c.text))
                 d.evidence += c.evidence
         return finish(d, pid)

@@ -35,6 +35,7 @@ from cards.content import (
     LEFT_OUT,
     MS_NUANCE,
     NOTES,
+    SECTION_MORE,
     SEVERITY_WORDS,
 )
 from cards.model import Card
@@ -101,6 +102,7 @@ def _shared_lines() -> list[str]:
         LEFT_OUT,
         *MS_NUANCE.values(),
         *NOTES.values(),
+        SECTION_MORE,
     ]
 
 
