@@ -20,7 +20,7 @@ from mappings.datafile import require, reviewed, source_line
 from mappings.datafile import rows as read_rows
 from mappings.errors import DataError
 from mappings.memo import Memo
-from mappings.text import PhraseError, compile_phrase
+from mappings.text import PhraseError, PhraseSearch
 
 SEVERITIES = ("contraindicated", "avoid", "caution")
 ROUTE_CLASSES = frozenset({"systemic", "local", "intrathecal"})
@@ -178,8 +178,8 @@ class Knowledge:
     sources: dict[str, tuple[str, date]] = field(default_factory=dict)  # file -> (source, version)
     _dose_forms: dict[tuple[str, str], str] = field(default_factory=dict)
     _route_codes: dict[str, str] = field(default_factory=dict)
-    _words: list[tuple[re.Pattern[str], str, str]] = field(default_factory=list)
-    _any_word: re.Pattern[str] | None = None  # every word phrase in one pattern: a cheap "none"
+    _words: list[tuple[str, str, str]] = field(default_factory=list)  # (phrase, ingredient, route)
+    _word_search: PhraseSearch | None = None  # which of the phrases a text holds
     _pairs: dict[tuple[str, str], list[tuple[Interaction, DrugRef, tuple[str, str]]]] = field(
         default_factory=dict
     )
@@ -207,9 +207,7 @@ class Knowledge:
         self._limits.clear()
         for limit in self.dose_limits:
             self._limits.setdefault(limit.ingredient, []).append(limit)
-        if self._words:
-            body = "|".join(f"(?:{p.pattern})" for p, _, _ in self._words)
-            self._any_word = re.compile(body, re.IGNORECASE)
+        self._word_search = PhraseSearch([phrase for phrase, _, _ in self._words])
 
     @property
     def dose_form_names(self) -> tuple[str, ...]:
@@ -238,13 +236,11 @@ class Knowledge:
     def _route_of_words(self, texts: tuple[str, ...], ingredients: Sequence[str]) -> str | None:
         generic: str | None = None
         for text in texts:
-            text = text[:_MAX_TEXT]
-            if self._any_word is None or self._any_word.search(text) is None:
+            found = self._word_search.found(text[:_MAX_TEXT]) if self._word_search else ()
+            if not found:
                 continue  # nearly every drug's words say nothing of its route
-            for pattern, ingredient, route in self._words:
-                if ingredient and ingredient not in ingredients:
-                    continue
-                if pattern.search(text) is None:
+            for index, (_, ingredient, route) in enumerate(self._words):
+                if index not in found or (ingredient and ingredient not in ingredients):
                     continue
                 if ingredient:
                     return route
@@ -388,10 +384,10 @@ def load_knowledge(
             k._route_codes[rule.value] = rule.route
         else:
             try:
-                pattern = re.compile(rf"(?<!\w){compile_phrase(rule.value)}(?!\w)", re.IGNORECASE)
+                PhraseSearch([rule.value])
             except (PhraseError, re.error) as exc:
                 raise DataError(where.file, n, f"bad phrase {rule.value!r}: {exc}") from exc
-            k._words.append((pattern, ingredient, rule.route))
+            k._words.append((rule.value, ingredient, rule.route))
 
     columns = ("a", "b", "severity", "card", "not_if", "effect", "source", "reviewed")
     for n, r, where in rows("interactions.csv", columns):

@@ -60,7 +60,7 @@ class Memo(Generic[K, V]):
 
     def __init__(self, *, max_bytes: int, max_key_chars: int) -> None:
         self._answers: dict[K, V] = {}
-        self._order: deque[K] = deque()
+        self._order: deque[tuple[K, int]] = deque()  # each key with what it was counted
         self._lock = threading.Lock()
         self.get = self._answers.get
         self.max_bytes = max_bytes
@@ -73,11 +73,15 @@ class Memo(Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._answers
 
-    def remember(self, key: K, value: V) -> None:
-        """Keep `value` for `key`, unless the key is too long to be worth keeping."""
+    def remember(self, key: K, value: V, value_bytes: int | None = None) -> None:
+        """Keep `value` for `key`, unless the key is too long to be worth keeping.
+
+        `value_bytes`: the answer's own bytes, when the caller can count them for less than
+        `size_of` would (an answer made of the tables' own objects and a few new ones)."""
         if chars_of(key) > self.max_key_chars:
             return
-        cost = _cost(key, value)
+        answer = size_of(value) if value_bytes is None else value_bytes
+        cost = _ENTRY_BYTES + size_of(key) + answer
         if cost > self.max_bytes:
             return
         answers, order = self._answers, self._order
@@ -85,10 +89,11 @@ class Memo(Generic[K, V]):
             if key in answers:
                 return
             while order and self.used_bytes + cost > self.max_bytes:
-                oldest = order.popleft()
-                self.used_bytes -= _cost(oldest, answers.pop(oldest))
+                oldest, its_cost = order.popleft()
+                del answers[oldest]
+                self.used_bytes -= its_cost
             answers[key] = value
-            order.append(key)
+            order.append((key, cost))
             self.used_bytes += cost
 
     def clear(self) -> None:
@@ -96,10 +101,6 @@ class Memo(Generic[K, V]):
             self._answers.clear()
             self._order.clear()
             self.used_bytes = 0
-
-
-def _cost(key: Any, value: Any) -> int:
-    return _ENTRY_BYTES + size_of(key) + size_of(value)
 
 
 __all__ = ["Memo", "chars_of", "size_of"]

@@ -49,7 +49,8 @@ class Names:
     imaging_kinds: frozenset[str]
     modalities: dict[str, str]  # lower-case phrase -> "MRI", "CT", "X-ray"
     regions: dict[str, tuple[str, int]]  # lower-case phrase -> (short, rank)
-    form_at_end: re.Pattern[str]
+    form_at_end: re.Pattern[str]  # " <form>" ending a name
+    form_tail: int  # the most characters `form_at_end` can match: it is looked for there only
     modality_words: re.Pattern[str]
     region_words: re.Pattern[str]
 
@@ -108,6 +109,7 @@ def names() -> Names:
         modalities,
         regions,
         re.compile(r" (" + "|".join(re.escape(f) for f in by_length) + r")$"),
+        1 + len(by_length[0]) if by_length else 1,
         _phrases(modalities),
         _phrases(regions),
     )
@@ -171,7 +173,9 @@ def _read(name: str) -> _Product | None:
     if not text or text.startswith("{"):
         return None
     form = ""
-    found = names().form_at_end.search(text)
+    table = names()
+    tail = max(0, len(text) - table.form_tail)  # a form ends the name: not read all through
+    found = table.form_at_end.search(text, tail)
     if found is not None:
         form, text = found.group(1), text[: found.start()]
     quantity = ""

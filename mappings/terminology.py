@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from pathlib import Path
+from sys import getsizeof
 from typing import Final
 
 from mappings.knowledge import Knowledge
@@ -167,7 +168,9 @@ class Terminology:
             (hit.group(0), self.drug_name_ingredients.get(hit.group(0).lower(), ()))
             for hit in self.drug_names.finditer(bounded_text(text))
         )
-        self._drug_mentions.remember(text, found)
+        # Its own objects: the tuples and the words; the ingredient tuples are the tables'.
+        own = getsizeof(found) + sum(getsizeof(hit) + getsizeof(hit[0]) for hit in found)
+        self._drug_mentions.remember(text, found, own)
         return found
 
     def _lookup(self, system: object, code: object) -> CodeEntry | None:

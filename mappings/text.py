@@ -16,7 +16,7 @@ concept. Drug names (`NameFinder`) are found the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -297,6 +297,30 @@ def _negated(text: str, start: int) -> bool:
     return bool(_NEGATION.search(before))
 
 
+class PhraseSearch:
+    """Which of several phrases (written as for `TextMatcher`) a text holds as whole words, each
+    tried only where a word of the text can begin it, rather than every phrase at every
+    character. Unlike `TextMatcher` it reads the words, not what they assert: a negated mention
+    counts. It reads a text given to it whole, uncounted: callers bound what they pass."""
+
+    __slots__ = ("_patterns", "_starts")
+
+    def __init__(self, phrases: Sequence[str]) -> None:
+        self._patterns = [_alternation([phrase]) for phrase in phrases]
+        self._starts = _Starts()
+        for index, phrase in enumerate(phrases):
+            self._starts.add(phrase.split()[0], index)
+
+    def found(self, text: str) -> set[int]:
+        """The indexes (in the order given) of the phrases `text` holds."""
+        patterns = self._patterns
+        return {
+            index
+            for index, offsets in self._starts.where(fold(text)).items()
+            if any(patterns[index].match(text, at) for at in offsets)
+        }
+
+
 class NameFinder:
     """Literal names (drug names) found as whole words, in any case, any white space between
     their words: what one alternation of them all, longest first, finds with `finditer`.
@@ -342,6 +366,7 @@ __all__ = [
     "REMEMBER_TEXT_UP_TO",
     "NameFinder",
     "PhraseError",
+    "PhraseSearch",
     "TextMatcher",
     "bounded_text",
     "compile_phrase",

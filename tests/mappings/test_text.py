@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from mappings.text import PhraseError, TextMatcher, compile_phrase
+from mappings.text import PhraseError, PhraseSearch, TextMatcher, compile_phrase
 
 
 def matcher(*phrases: str, unless: tuple[str, ...] = ()) -> TextMatcher:
@@ -100,3 +102,35 @@ def test_a_matcher_for_some_concepts_reads_nothing_of_the_others() -> None:
     assert {e.concept for e in only._entries} == {"bed_rest"}
     assert only.find("chronic low back pain and multiple sclerosis") == ()
     assert len(only._memo) == 0  # it keeps no answers: reading costs less than remembering
+
+
+ROUTE_WORDS = ["ear drop*", "topical", "patch", "inhal*", "Lioresal Intrathecal", "X-ray", "MS"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ciprofloxacin 0.3% ear drops, 4 drops twice a day",
+        "apply a TOPICAL gel; not a patch",
+        "no patch",  # the words, not what they assert: a negated mention counts
+        "inhaler, inhalation powder",
+        "lioresal   intrathecal pump refill",
+        "xray of the spine, MS relapse, teams",
+        "patches and earring drops",
+        "ms",
+        "",
+    ],
+)
+def test_a_phrase_search_finds_what_each_phrase_finds_alone(text: str) -> None:
+    alone = {
+        i
+        for i, phrase in enumerate(ROUTE_WORDS)
+        if re.search(rf"(?<!\w){compile_phrase(phrase)}(?!\w)", text, re.IGNORECASE)
+    }
+    assert PhraseSearch(ROUTE_WORDS).found(text) == alone
+
+
+def test_a_phrase_search_says_which_phrases():
+    assert PhraseSearch(ROUTE_WORDS).found("Ear drops; no patch") == {0, 2}
+    with pytest.raises(PhraseError):
+        PhraseSearch(["ok", ".. bad"])
