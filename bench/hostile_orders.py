@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/hostile_orders.py [--sizes 2500,5000,10000] [--repeat 3]
                                              [--hooks order-sign,order-select,order-select:1]
+                                             [--shape mix|unique|doses|products] [--no-http]
 
 An EHR may send a very long `draftOrders` Bundle (an order set, a pasted medication list, or a
 hostile caller). Each size is a realistic mix of draft MedicationRequests: baclofen, tizanidine
@@ -12,8 +13,17 @@ with an SSRI, each with a dosage. The patient is the benchmark's chart of 50 res
 
 `order-sign` focuses every draft; `order-select` lists every draft in `selections`;
 `order-select:1` selects one draft among all the others (co-ordered, read for interactions).
-`--unique` gives each draft its own dosage text, so that no two drafts are alike and each is
-checked in full (the cards are then drafted for every one of them and folded afterwards).
+`--shape` says how the drafts differ:
+- `mix` (the default): the mix above, over and over (an order set);
+- `unique` (or `--unique`): each draft's dosage text its own, its dose the same, so that no two
+  drafts are alike as text yet alike to the checks (each draft is read in full, its cards drafted
+  for the first few alike and counted after);
+- `doses`: each draft of the mix with a dose of its own, so no two are alike to the checks;
+- `products`: each draft a different product of mappings/data/rxnorm_products.csv (4,000 and
+  more), so no two are alike either.
+The last two are checked in full, draft after draft, and a call with more than
+`cards.orders.MAX_CHECKED_ORDERS` of them is refused (413): the figure is then the cost of the
+refusal.
 
 Two figures per size:
 - "answer": `service.pipeline.answer` in process (parse, envelope, prefetch, classification,
@@ -76,10 +86,29 @@ MIX: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def draft_order(i: int, patient_id: str, unique: bool = False) -> dict[str, Any]:
+SHAPES = ("mix", "unique", "doses", "products")
+
+
+def _products() -> list[tuple[str, str]]:
+    """(RxNorm code, name) of every product the service's table names, in a fixed order."""
+    from mappings.datafile import rows
+
+    path = Path(__file__).resolve().parent.parent / "mappings" / "data" / "rxnorm_products.csv"
+    found = {r["rxcui"]: r["name"] for _, r in rows(path) if r["tty"] not in ("IN", "PIN")}
+    return sorted(found.items())
+
+
+def draft_order(
+    i: int, patient_id: str, shape: str = "mix", products: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
     code, name, dosage = MIX[i % len(MIX)]
-    if unique:  # no two drafts alike: every one is checked in full
+    if shape == "unique":  # no two texts alike, every dose alike
         dosage = f"{dosage} (draft {i})"
+    elif shape == "doses":  # no two doses alike
+        dosage = f"{1 + i / 100:.2f} tablets by mouth twice daily"
+    elif shape == "products" and products:  # no two products alike (while the table lasts)
+        code, name = products[i % len(products)]
+        dosage = "1 tablet by mouth twice daily"
     return {
         "resourceType": "MedicationRequest",
         "id": f"hostile-{i:05d}",
@@ -95,9 +124,9 @@ def draft_order(i: int, patient_id: str, unique: bool = False) -> dict[str, Any]
     }
 
 
-def body_for(hook: str, n: int, unique: bool = False) -> tuple[str, bytes]:
-    """(service id, request body) for `n` drafts on `hook` (`order-select:1`: one selected);
-    `unique`: each draft's dosage text its own."""
+def body_for(hook: str, n: int, shape: str = "mix") -> tuple[str, bytes]:
+    """(service id, request body) for `n` drafts of `shape` (see above) on `hook`
+    (`order-select:1`: one selected)."""
     from bench.patients import patient_resources, prefetch_for
     from service.discovery import discovery_document
 
@@ -105,7 +134,8 @@ def body_for(hook: str, n: int, unique: bool = False) -> tuple[str, bytes]:
     entry = next(s for s in discovery_document()["services"] if s["hook"] == name)
     resources = patient_resources(50, today=DAY)
     patient_id = resources[0]["id"]
-    orders = [draft_order(i, patient_id, unique) for i in range(n)]
+    products = _products() if shape == "products" else None
+    orders = [draft_order(i, patient_id, shape, products) for i in range(n)]
     context: dict[str, Any] = {
         "userId": "Practitioner/bench-user",
         "patientId": patient_id,
@@ -135,23 +165,27 @@ def _complete(coroutine: Any) -> Any:
     raise RuntimeError("the coroutine suspended")
 
 
-def answer_cpu(service_id: str, body: bytes, repeat: int) -> tuple[float, int, int]:
-    """(least CPU seconds of `repeat` calls, cards, response bytes) of the in-process answer."""
+def answer_cpu(service_id: str, body: bytes, repeat: int) -> tuple[float, str, int]:
+    """(least CPU seconds of `repeat` calls, what they answered: the number of cards, or the
+    status of a refusal, and the response's bytes) of the in-process answer."""
     from cards.model import response_body
     from service import pipeline
     from service.discovery import SERVICES
+    from service.http.errors import HTTPProblem
 
     service = SERVICES[service_id]
-    best = float("inf")
-    out = b""
-    found: list[Any] = []
+    best, answered, size = float("inf"), "", 0
     for _ in range(repeat):
         gc.collect()
         started = time.process_time()
-        found = _complete(pipeline.answer(service, body, None, log={}, on=DAY, offline=True))
-        out = orjson.dumps(response_body(found))
+        try:
+            found = _complete(pipeline.answer(service, body, None, log={}, on=DAY, offline=True))
+            out = orjson.dumps(response_body(found))
+            answered, size = str(len(found)), len(out)
+        except HTTPProblem as refused:
+            answered, size = f"HTTP {refused.status}", len(refused.diagnostics)
         best = min(best, time.process_time() - started)
-    return best, len(found), len(out)
+    return best, answered, size
 
 
 async def _http(app: Any, path: str, body: bytes) -> tuple[int, int]:
@@ -224,10 +258,10 @@ def main() -> int:
     parser.add_argument("--hooks", default="order-sign,order-select,order-select:1")
     parser.add_argument("--repeat", type=int, default=3, help="calls per size (least CPU kept)")
     parser.add_argument("--no-http", action="store_true", help="skip the ASGI app's figures")
-    parser.add_argument(
-        "--unique", action="store_true", help="no two drafts alike (each dosage text its own)"
-    )
+    parser.add_argument("--shape", choices=SHAPES, default="mix", help="how the drafts differ")
+    parser.add_argument("--unique", action="store_true", help="the same as --shape unique")
     args = parser.parse_args()
+    shape = "unique" if args.unique else args.shape
     sizes = [int(s) for s in args.sizes.split(",")]
     hooks = args.hooks.split(",")
     with tempfile.TemporaryDirectory() as data_dir:
@@ -237,17 +271,20 @@ def main() -> int:
         from service.config import Settings
 
         limit = Settings().max_body_bytes
-        bodies = [(hook, n, *body_for(hook, n, args.unique)) for hook in hooks for n in sizes]
+        bodies = [(hook, n, *body_for(hook, n, shape)) for hook in hooks for n in sizes]
         http: list[tuple[int, int]] = []
         if not args.no_http:
             http = asyncio.run(http_calls([(sid, body) for _, _, sid, body in bodies]))
         from service import collector
 
         collector.settle()  # the collector as the service sets it once started
-        print(f"body limit (max_body_bytes): {limit:,} bytes; CPU: least of {args.repeat} calls")
+        print(
+            f"drafts: {shape}; body limit (max_body_bytes): {limit:,} bytes; "
+            f"CPU: least of {args.repeat} calls"
+        )
         head = (
             f"{'hook':<16}{'drafts':>8}{'body bytes':>13}{'CPU s':>9}{'us/draft':>10}"
-            f"{'cards':>7}{'resp bytes':>12}{'http':>6}{'http bytes':>12}"
+            f"{'cards':>9}{'resp bytes':>12}{'http':>6}{'http bytes':>12}"
         )
         print(head)
         print("-" * len(head))
@@ -256,7 +293,7 @@ def main() -> int:
             status, http_size = http[i] if http else (0, 0)
             print(
                 f"{hook:<16}{n:>8}{len(body):>13,}{cpu:>9.3f}{cpu / n * 1e6:>10.1f}"
-                f"{cards:>7}{size:>12,}{status or '-':>6}{http_size:>12,}",
+                f"{cards:>9}{size:>12,}{status or '-':>6}{http_size:>12,}",
                 flush=True,
             )
     return 0

@@ -606,6 +606,13 @@ LIST_MORE = "{names} and {more} more"
 # chart holds the rest.
 SECTION_MORE = "{more} more not listed here: see the chart."
 
+# Why an order hook is refused (413, cards.orders): its drafts differ more than one call checks.
+TOO_MANY_ORDERS = (
+    "the call holds more draft orders to check than the {most:,} one call may check in full "
+    "(each draft that differs from the others in drug, dose, kind or reason, and the first "
+    "{alike} of drafts alike); send the orders in smaller sets"
+)
+
 # What a suggestion's actions say they do (`description`).
 ACTIONS = {
     "propose": "Propose {what}",  # a service's text; on order cards, a drug's display too

@@ -12,6 +12,11 @@ concern. Drafts alike (`_likeness`: the same drug, daily dose, kinds and reasons
 the same kinds and indicators, so once `_BUILT_PER_LIKENESS` of them have been checked, a
 further one is only counted: its cards could only be folded (that many alike drafts come first,
 with cards as severe). A folded card costs no more than its line on the folded card.
+
+Drafts not alike are each checked in full, and a call may hold thousands of them (each of a
+different drug or dose): past `MAX_CHECKED_ORDERS` checks the call is refused whole
+(`TooManyOrders`) rather than answered from some of its orders, which could leave a dangerous
+one unread.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from cards.build import Draft, finish, fit_summary
-from cards.content import CARDS
+from cards.content import CARDS, TOO_MANY_ORDERS
 from cards.model import INDICATOR_ORDER, Card
 from cards.rules._order import Context, order_note
 from cards.rules.bed_rest import bed_rest
@@ -31,13 +36,18 @@ from cards.rules.imaging_not_indicated import imaging_not_indicated
 from cards.rules.nsaid_risk import nsaid_risk
 from cards.rules.opioid_order import opioid_order
 from cards.safety import MAX_QUOTED, Shape
+from mappings.errors import TooCostly
 from mappings.profile import DraftOrder, PainProfile
 
-__all__ = ["MAX_CARDS_PER_KIND", "order_cards"]
+__all__ = ["MAX_CARDS_PER_KIND", "MAX_CHECKED_ORDERS", "TooManyOrders", "order_cards"]
 
 # Cards of one kind shown in full per call (the most severe first); the rest are counted on one
 # folded card of the kind, which names at most this many of their orders too.
 MAX_CARDS_PER_KIND = 10
+
+# Draft orders checked in full per call: far more than an order set holds different orders
+# (docs/security.md); alike drafts past the first few are counted, not checked.
+MAX_CHECKED_ORDERS = 500
 
 _RULES = (imaging_not_indicated, bed_rest, opioid_order, nsaid_risk, drug_caution)
 _MULTI = (contraindicated_pair, dose_above_maximum)  # rules that may make several cards
@@ -52,6 +62,14 @@ _Likeness = tuple[str, bool, frozenset[str], frozenset[str], Shape | tuple[()]]
 _EvidenceKey = frozenset[tuple[str, str, str, str]]
 # Cards found, by (kind, id_extra): the first one's draft, then the evidence of each found.
 _Seen = dict[tuple[str, tuple[str, ...]], Draft | set[_EvidenceKey]]
+
+
+class TooManyOrders(TooCostly):
+    """The call's draft orders differ more than one call may check."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(TOO_MANY_ORDERS.format(most=most, alike=_BUILT_PER_LIKENESS))
+        self.most = most
 
 
 @dataclass(slots=True)
@@ -98,6 +116,7 @@ def _found(ctx: Context) -> list[_Found]:
     # None once two of them earned different ones (then each is checked).
     alike: dict[_Likeness, tuple[int, list[tuple[str, int]]] | None] = {}
     references: set[str] = set()
+    checked = 0
     for order in ctx.orders:
         if not order.selected:
             continue
@@ -108,6 +127,9 @@ def _found(ctx: Context) -> list[_Found]:
         if known is not None and known[0] >= _BUILT_PER_LIKENESS:
             found += [_Found(order, n, kind, rank, None) for n, (kind, rank) in enumerate(known[1])]
             continue
+        if checked == MAX_CHECKED_ORDERS:
+            raise TooManyOrders(MAX_CHECKED_ORDERS)
+        checked += 1
         drafts = _rules(ctx, order)
         kinds = [(d.kind, _rank(d)) for d in drafts]
         if key is not None and key not in alike:

@@ -1,4 +1,5 @@
-"""The one error `mappings` raises on purpose: a data file that cannot be trusted."""
+"""The errors raised on purpose: a data file that cannot be trusted, and a call that would cost
+more than one call may."""
 
 from __future__ import annotations
 
@@ -13,3 +14,8 @@ class DataError(Exception):
         self.message = message
         where = f"{file}, row {row}" if row is not None else file
         super().__init__(f"{where}: {message}")
+
+
+class TooCostly(Exception):
+    """A hook call that would cost more than one call may (its free text, its draft orders to
+    check): refused whole, with this message, rather than answered from part of it."""

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from mappings.errors import TooCostly
+
 # Characters of free text one call may have read: about twice what the largest realistic calls
 # read (docs/security.md).
 MAX_SCANNED_CHARS = 1_048_576
@@ -22,7 +24,7 @@ MAX_SCANNED_CHARS = 1_048_576
 _left: ContextVar[list[int] | None] = ContextVar("text_budget_left", default=None)
 
 
-class TextBudgetExceeded(Exception):
+class TextBudgetExceeded(TooCostly):
     """This call's free text is more than one call may make the service read."""
 
     def __init__(self, budget: int) -> None:

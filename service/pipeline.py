@@ -26,8 +26,9 @@ import cards
 import mappings
 from cards.model import Action, Card
 from cards.pama import pama_actions
+from mappings.errors import TooCostly
 from mappings.fhir import Decode
-from mappings.text_budget import TextBudgetExceeded, text_budget
+from mappings.text_budget import text_budget
 from service.discovery import ServiceDefinition
 from service.fhir import decoding as hooks
 from service.fhir.client import FhirClient
@@ -67,8 +68,9 @@ def evaluate(
     holds no other reference to them: the hook endpoint, once the prefetch is let go. `decode`
     decodes the resources left encoded (`mappings.classify`). `actions`, when given, receives
     the call's system actions (the PAMA ratings of imaging drafts, `cards.pama`), which
-    `hook_instance` correlates. Raises `HTTPProblem` (413) when the call holds more free text to
-    read than one call may (`mappings.text_budget`).
+    `hook_instance` correlates. Raises `HTTPProblem` (413) when the call would cost more than
+    one call may: more free text to read (`mappings.text_budget`), or more different draft
+    orders to check (`cards.orders`).
     """
     try:
         with text_budget():
@@ -82,9 +84,9 @@ def evaluate(
                 actions=actions,
                 hook_instance=hook_instance,
             )
-    except TextBudgetExceeded as exc:
+    except TooCostly as exc:
         refused = str(exc)
-    # Raised here, not in the handler: the refusal must not keep the budget's exception, whose
+    # Raised here, not in the handler: the refusal must not keep the exception refused, whose
     # traceback holds every frame of the evaluation and the call's resources in them.
     raise HTTPProblem(413, refused)
 

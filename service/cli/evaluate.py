@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             actions=actions,
             hook_instance=request.hookInstance,
         )
-    except HTTPProblem as exc:  # the free text is over one call's budget
+    except HTTPProblem as exc:  # more than one call may cost (its free text, its orders)
         raise SystemExit(f"ms-backpain-cds: {exc.diagnostics}") from None
     body = response_body(found, actions)
     if args.json:

@@ -18,7 +18,7 @@ import cards.orders
 from cards import cards_for
 from cards.content import CARDS, FOLDED, NOTES
 from cards.model import Card
-from cards.orders import MAX_CARDS_PER_KIND
+from cards.orders import MAX_CARDS_PER_KIND, MAX_CHECKED_ORDERS, TooManyOrders
 from cards.safety import MAX_QUOTED
 from mappings import classify_orders
 from tests.cards.builders import CLINICIAN, PID, by_kind, check, profile
@@ -293,3 +293,29 @@ def test_each_unique_dosage_text_is_read_once(monkeypatch):
     answer(p, drafts)
     assert counts["parse_strengths"] == len(MIX)
     assert n <= counts["_read_text"] <= n + len(MIX)
+
+
+def doses(n: int, product: tuple[str, str, str] = MIX[0]) -> dict[str, Any]:
+    """`n` drafts of one product, each with a daily dose of its own: none alike to the checks."""
+    code, name, _ = product
+    return bundle([draft(i, code, name, f"{1 + i / 100:.2f} mg by mouth daily") for i in range(n)])
+
+
+def test_as_many_different_drafts_as_a_call_may_check_are_answered():
+    p = profile(egfr_value=50, age=70)
+    found = check(answer(p, doses(MAX_CHECKED_ORDERS)))
+    assert kinds(found)  # the tizanidine drafts' cards, folded past MAX_CARDS_PER_KIND
+
+
+def test_more_different_drafts_than_a_call_may_check_are_refused_whole():
+    p = profile(egfr_value=50, age=70)
+    with pytest.raises(TooManyOrders) as refused:
+        answer(p, doses(MAX_CHECKED_ORDERS + 1))
+    assert f"{MAX_CHECKED_ORDERS:,}" in str(refused.value)
+    assert "smaller sets" in str(refused.value)
+
+
+def test_drafts_alike_past_the_first_few_do_not_count_toward_the_checks():
+    p = profile(egfr_value=50, age=70)
+    # every draft alike to one of a few: thousands of drafts, a few dozen checked in full
+    assert check(answer(p, mixed(4 * MAX_CHECKED_ORDERS, unique=True)))
