@@ -13,7 +13,10 @@ resources (`bench.patients`) with one element made hostile, at 1x/2x/4x sizes (i
   `code.text` is; and "many texts", as many Conditions and MedicationStatements as fit, each text
   4,000 characters (every one read to the bound). The text is what cost the old scanner most per
   character: one-letter words with hyphens and tabs ("a-<TAB>"), and for Conditions the first
-  words of every concept's phrases before it (so that every concept is looked for).
+  words of every concept's phrases before it (so that every concept is looked for). Last, "drug
+  names": as many MedicationStatements as fit, each text 250 characters of the first words of
+  the drug names the service knows, so that each statement is a medication of twenty drugs
+  (the costliest shape found for the cards: every drug is checked against every other).
 - health: a real server (`ms-backpain-cds serve`, one worker, MSCDS_AUTH=off, body limit raised
   to 64 MiB so that the scan itself is shown) answers each call while this script sends GET
   /health one after another until the call returns: the p50 and max of those, and the call's
@@ -54,6 +57,7 @@ MIB = 1024 * 1024
 DAY = date(2026, 11, 21)
 HOSTILE = "a-\t"  # per character, the costliest text we found for the old drug-name scan
 MANY_TEXT_CHARS = 4_000
+DRUG_TEXT_CHARS = 250
 PATH = "/cds-services/ms-back-pain-patient-view"
 
 
@@ -68,6 +72,14 @@ def _concept_words() -> str:
             if phrase.split():
                 words[phrase.split()[0].rstrip("*")] = None
     return " ".join(words)
+
+
+def _drug_words() -> str:
+    """The first word of every drug name the service knows, once each."""
+    from mappings import load_terminology
+
+    finder = load_terminology().drug_names
+    return " ".join(finder.first_words()) if finder is not None else ""
 
 
 def _filled(head: str, chars: int) -> str:
@@ -133,6 +145,17 @@ def hostile_body(shape: str, mib: float, unique: str = "") -> bytes:
             extra.append(_condition(f"text-c{i}", f"{unique}{i} {unit}"))
             extra.append(_medication("MedicationStatement", f"text-m{i}", f"{unique}{i} {drug}"))
         return _body(extra)
+    if shape == "drug names":
+        words = _drug_words() + " "
+        drugs = words * (DRUG_TEXT_CHARS // len(words) + 1)
+        return _body(
+            [
+                _medication(
+                    "MedicationStatement", f"drug-{i}", f"{unique}{i} {drugs}"[:DRUG_TEXT_CHARS]
+                )
+                for i in range(chars // DRUG_TEXT_CHARS)
+            ]
+        )
     raise ValueError(shape)
 
 
@@ -257,7 +280,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [float(s) for s in args.sizes.split(",")]
     parts = set(args.parts.split(","))
-    shapes = args.shapes.split(",") + (["many texts"] if args.many else [])
+    shapes = args.shapes.split(",") + (["many texts", "drug names"] if args.many else [])
 
     import mappings
 

@@ -344,6 +344,10 @@ class NameFinder:
             for word, body in groups.items()
         }
 
+    def first_words(self) -> list[str]:
+        """The words names begin with (folded), in no particular order."""
+        return list(self._patterns)
+
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """The names in `text`, in order, as `re.finditer` would give them."""
         charge(len(text))
