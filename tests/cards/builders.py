@@ -6,6 +6,8 @@ Dates are relative to today so fixtures never rot.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -260,3 +262,20 @@ def codes(card: Card) -> list[str]:
         cc = r.get("medicationCodeableConcept") or r.get("code")
         out.append(cc["coding"][0]["code"])
     return out
+
+
+def lines_run(call: Callable[[], object]) -> int:
+    """How many Python lines `call()` runs: work counted, not timed."""
+    count = 0
+
+    def trace(frame, event, arg):
+        nonlocal count
+        count += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+    return count

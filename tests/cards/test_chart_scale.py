@@ -10,7 +10,6 @@ bench/hostile_text.py's.
 from __future__ import annotations
 
 import re
-import sys
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from cards.build import MAX_SECTION_LINES
 from cards.content import HEADINGS, SECTION_MORE
 from cards.model import Card
 from mappings import classify
-from tests.cards.builders import by_kind, check
+from tests.cards.builders import by_kind, check, lines_run
 from tests.mappings.builders import SNOMED, cc, coding, condition, days_ago, med_request, rx
 
 TODAY = date.today()
@@ -55,23 +54,15 @@ def answer(meds: int) -> list[Card]:
     return cards_for("patient-view", profile, patient_id=PID, user_id=CLINICIAN, today=TODAY)
 
 
-def lines_run(meds: int) -> int:
+def work(meds: int) -> int:
     """How many Python lines classifying the chart and making its cards runs."""
     resources = chart(meds)
-    count = 0
 
-    def trace(frame, event, arg):
-        nonlocal count
-        count += 1
-        return trace
-
-    sys.settrace(trace)
-    try:
+    def run() -> None:
         profile = classify(resources, today=TODAY, patient_id=PID)
         cards_for("patient-view", profile, patient_id=PID, user_id=CLINICIAN, today=TODAY)
-    finally:
-        sys.settrace(None)
-    return count
+
+    return lines_run(run)
 
 
 def sections(card: Card) -> dict[str, list[str]]:
@@ -90,7 +81,7 @@ def sections(card: Card) -> dict[str, list[str]]:
 def test_the_work_grows_linearly_with_the_medications():
     answer(30)  # the tables and memos are loaded before counting
     # from 150 medications on, each card shows as many lines as it can (MAX_SECTION_LINES)
-    one, two, four = (lines_run(k * 150) for k in (1, 2, 4))
+    one, two, four = (work(k * 150) for k in (1, 2, 4))
     assert two > one
     # a + b * medications: doubling from 2x adds about twice what doubling from 1x added (work
     # growing with the square of the list adds four times as much)

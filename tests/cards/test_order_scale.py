@@ -8,7 +8,6 @@ bench/hostile_orders.py's.
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
 from typing import Any
 
@@ -21,7 +20,7 @@ from cards.model import Card
 from cards.orders import MAX_CARDS_PER_KIND, MAX_CHECKED_ORDERS, TooManyOrders
 from cards.safety import MAX_QUOTED
 from mappings import classify_orders
-from tests.cards.builders import CLINICIAN, PID, by_kind, check, profile
+from tests.cards.builders import CLINICIAN, PID, by_kind, check, lines_run, profile
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -88,21 +87,9 @@ def answer(p, drafts: dict[str, Any]) -> list[Card]:
     return cards_for("order-sign", p, patient_id=PID, user_id=CLINICIAN, orders=orders)
 
 
-def lines_run(p, drafts: dict[str, Any]) -> int:
+def work(p, drafts: dict[str, Any]) -> int:
     """How many Python lines classifying the drafts and making their cards runs."""
-    count = 0
-
-    def trace(frame, event, arg):
-        nonlocal count
-        count += 1
-        return trace
-
-    sys.settrace(trace)
-    try:
-        answer(p, drafts)
-    finally:
-        sys.settrace(None)
-    return count
+    return lines_run(lambda: answer(p, drafts))
 
 
 @pytest.mark.parametrize("unique", [False, True], ids=["order-set", "each-dosage-its-own"])
@@ -110,7 +97,7 @@ def test_the_work_grows_linearly_with_the_drafts(unique: bool):
     p = profile(egfr_value=50, age=70)
     n = 150  # past MAX_QUOTED drafts of each drug, where each check and card stops growing
     answer(p, mixed(n, unique))  # the tables and memos are loaded before counting
-    one, two, four = (lines_run(p, mixed(k * n, unique)) for k in (1, 2, 4))
+    one, two, four = (work(p, mixed(k * n, unique)) for k in (1, 2, 4))
     # a + b * drafts: doubling from 2x adds twice what doubling from 1x added (work growing with
     # the square of the drafts adds four times as much)
     assert two > one
