@@ -599,7 +599,7 @@ NOTES = {
 }
 
 # A summary naming more drugs (or flags) than fit: the first few, and how many more
-# (cards.build.fit_summary).
+# (cards.summary.fit_summary).
 LIST_MORE = "{names} and {more} more"
 
 # The last line of a detail section that has more lines than a card shows (cards.build): the

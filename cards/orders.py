@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from cards.build import Draft, finish, fit_summary
+from cards.build import Draft, finish
 from cards.content import CARDS, TOO_MANY_ORDERS
 from cards.model import INDICATOR_ORDER, Card
 from cards.rules._order import Context, order_note
@@ -36,6 +36,7 @@ from cards.rules.imaging_not_indicated import imaging_not_indicated
 from cards.rules.nsaid_risk import nsaid_risk
 from cards.rules.opioid_order import opioid_order
 from cards.safety import MAX_QUOTED, Shape
+from cards.summary import fit_summary
 from mappings.errors import TooCostly
 from mappings.profile import DraftOrder, PainProfile
 

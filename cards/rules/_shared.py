@@ -23,7 +23,7 @@ def names(meds: tuple[Medication, ...]) -> str:
 
 def short(meds: Sequence[Medication]) -> list[tuple[str, ...]]:
     """The medications' short names (each with its shorter forms), each once, for a summary
-    (`cards.build.fit_summary`)."""
+    (`cards.summary.fit_summary`)."""
     return list(dict.fromkeys(short_names.medication_names(m) for m in meds))
 
 

@@ -10,9 +10,10 @@ Reads: the draft's kinds and display.
 
 from __future__ import annotations
 
-from cards.build import Draft, fit_summary, suggestion
+from cards.build import Draft, suggestion
 from cards.content import CARDS
 from cards.rules._order import Context, draft, remove
+from cards.summary import fit_summary
 from mappings import short_names
 from mappings.profile import DraftOrder
 

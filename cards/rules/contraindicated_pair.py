@@ -29,11 +29,12 @@ Reads: the draft's medication and every active or co-ordered systemic medication
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, fit_summary, suggestion
+from cards.build import Draft, suggestion
 from cards.content import CARDS
 from cards.products import DRUGS
 from cards.rules._order import Context, draft, med, propose, remove, together_note
 from cards.rules._shared import sentence
+from cards.summary import fit_summary
 from mappings import short_names
 from mappings.profile import DraftOrder, Medication
 

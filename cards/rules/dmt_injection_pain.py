@@ -9,10 +9,11 @@ Reads: active medications of class `dmt_injectable`; profile `pain_documented`, 
 
 from __future__ import annotations
 
-from cards.build import Draft, finish, fit_summary
+from cards.build import Draft, finish
 from cards.content import CARDS
 from cards.model import Card
 from cards.rules._shared import short
+from cards.summary import fit_summary
 from mappings.profile import PainProfile
 
 KINDS = ("dmt-injection-pain",)

@@ -18,10 +18,11 @@ Reads: the draft's medication and dosage (`dosageInstruction`, mappings.dosing);
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, fit_summary, plain
+from cards.build import Draft, plain
 from cards.content import CARDS, CONCERNS
 from cards.rules._order import Context, draft, med
 from cards.rules._shared import sentence
+from cards.summary import fit_summary
 from mappings import short_names
 from mappings.profile import DraftOrder, Medication
 

@@ -20,10 +20,11 @@ Reads: the draft's medication (ingredients, classes, route, daily dose); active 
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, fit_summary
+from cards.build import Draft
 from cards.content import CARDS
 from cards.rules._order import Context, concerns, draft, med, with_concerns
 from cards.rules._shared import brief
+from cards.summary import fit_summary
 from mappings import short_names
 from mappings.profile import DraftOrder
 

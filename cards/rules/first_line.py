@@ -20,7 +20,7 @@ Reads: profile `back_pain`, `musculoskeletal`, `spasticity`, `neuropathic`, `ris
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, finish, fit_summary, suggestion
+from cards.build import Draft, finish, suggestion
 from cards.content import CARDS, CONCERNS
 from cards.model import Card
 from cards.patient_state import kidney_fact
@@ -36,6 +36,7 @@ from cards.rules._shared import (
     taken_concerns,
     texts,
 )
+from cards.summary import fit_summary
 from mappings.profile import PainProfile
 
 KINDS = ("first-line",)

@@ -18,10 +18,11 @@ Reads: the draft's kind `spine_imaging` (codes of mappings/data/orders.csv, word
 
 from __future__ import annotations
 
-from cards.build import Draft, fit_summary, suggestion
+from cards.build import Draft, suggestion
 from cards.content import CARDS
 from cards.red_flags import hard_flags, reason_flags
 from cards.rules._order import Context, draft, propose, remove
+from cards.summary import fit_summary
 from mappings import short_names
 from mappings.profile import DraftOrder
 from mappings.thresholds import THRESHOLDS as T

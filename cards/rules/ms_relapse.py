@@ -15,9 +15,10 @@ Reads: concepts `ms_relapse`, `urinary_infection`, `fever` (mappings/data/concep
 
 from __future__ import annotations
 
-from cards.build import Draft, finish, fit_summary
+from cards.build import Draft, finish
 from cards.content import CARDS
 from cards.model import Card
+from cards.summary import fit_summary
 from mappings.profile import PainProfile
 
 KINDS = ("ms-relapse",)

@@ -20,11 +20,12 @@ Reads: profile `neuropathic`, `back_pain`, `pain_documented`; active medications
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, finish, fit_summary, suggestion
+from cards.build import Draft, finish, suggestion
 from cards.content import CARDS, CONCERNS
 from cards.model import Card
 from cards.products import DRUGS
 from cards.rules._shared import alternatives, check, evidence_of, left_out, names, short, texts
+from cards.summary import fit_summary
 from mappings.profile import PainProfile
 
 KINDS = ("neuropathic",)

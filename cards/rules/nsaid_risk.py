@@ -21,10 +21,11 @@ Reads: the draft's medication (ingredients, classes, route, daily dose); active 
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, fit_summary, suggestion
+from cards.build import Draft, suggestion
 from cards.content import CARDS
 from cards.rules._order import Context, concerns, draft, med, propose, remove, with_concerns
 from cards.rules._shared import brief, sentence
+from cards.summary import fit_summary
 from mappings import short_names
 from mappings.profile import DraftOrder
 

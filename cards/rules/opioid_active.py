@@ -13,10 +13,11 @@ Reads: active medications of class `opioid`; interactions.csv rows of each opioi
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, finish, fit_summary
+from cards.build import Draft, finish
 from cards.content import CARDS
 from cards.model import Card
 from cards.rules._shared import names, short
+from cards.summary import fit_summary
 from mappings.profile import PainProfile
 
 KINDS = ("opioid-active",)

@@ -14,10 +14,11 @@ Reads: the draft's medication (ingredients, classes, route, daily dose); active 
 
 from __future__ import annotations
 
-from cards.build import Draft, fit_summary, suggestion
+from cards.build import Draft, suggestion
 from cards.content import CARDS
 from cards.rules._order import Context, concerns, draft, med, remove, with_concerns
 from cards.rules._shared import short
+from cards.summary import fit_summary
 from mappings import short_names
 from mappings.profile import DraftOrder
 

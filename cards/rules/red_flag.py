@@ -19,10 +19,11 @@ Reads: profile `red_flags` (hard), `risk_factors`, `back_pain`; findings `urinar
 
 from __future__ import annotations
 
-from cards.build import Draft, finish, fit_summary, suggestion
+from cards.build import Draft, finish, suggestion
 from cards.content import CARDS
 from cards.model import Card
 from cards.rules._shared import propose
+from cards.summary import fit_summary
 from mappings.profile import PainProfile, RedFlag
 
 KINDS = ("red-flag",)

@@ -17,10 +17,11 @@ Reads: profile `back_pain`, `risk_factors` (risk-factor concepts: codes of
 
 from __future__ import annotations
 
-from cards.build import Draft, finish, fit_summary
+from cards.build import Draft, finish
 from cards.content import CARDS
 from cards.model import Card
 from cards.red_flags import ms_nuance
+from cards.summary import fit_summary
 from mappings.profile import PainProfile
 
 KINDS = ("red-flag-risk",)

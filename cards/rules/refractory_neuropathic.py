@@ -11,10 +11,11 @@ Reads: profile `neuropathic`, `duration`; active medications of classes `gabapen
 
 from __future__ import annotations
 
-from cards.build import Draft, finish, fit_summary
+from cards.build import Draft, finish
 from cards.content import CARDS
 from cards.model import Card
 from cards.rules._shared import short
+from cards.summary import fit_summary
 from mappings.profile import Duration, PainProfile
 
 KINDS = ("refractory-neuropathic",)

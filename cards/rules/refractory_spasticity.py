@@ -14,10 +14,11 @@ Reads: profile `spasticity`, `back_pain`, `duration`; active medications of clas
 
 from __future__ import annotations
 
-from cards.build import Draft, finish, fit_summary, suggestion
+from cards.build import Draft, finish, suggestion
 from cards.content import CARDS
 from cards.model import Card
 from cards.rules._shared import alternatives, short
+from cards.summary import fit_summary
 from mappings.profile import Duration, PainProfile
 
 KINDS = ("refractory-spasticity",)

@@ -19,7 +19,7 @@ Reads: profile `spasticity`, `back_pain`; active medications of class `antispast
 from __future__ import annotations
 
 from cards import safety
-from cards.build import Draft, finish, fit_summary, suggestion
+from cards.build import Draft, finish, suggestion
 from cards.content import CARDS
 from cards.model import Card
 from cards.products import DRUGS
@@ -33,6 +33,7 @@ from cards.rules._shared import (
     taken_concerns,
     texts,
 )
+from cards.summary import fit_summary
 from mappings.profile import PainProfile
 
 KINDS = ("spasticity",)

@@ -7,8 +7,9 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cards.build import cut, fit_summary
+from cards.build import cut
 from cards.content import CARDS, LIST_MORE
+from cards.summary import fit_summary
 
 LIMIT = 139
 WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-/", min_size=1, max_size=14)
