@@ -267,8 +267,11 @@ def _reasons(draft: Draft) -> list[str]:
     said = {(e.resource, e.system, e.code) for e in draft.stated} if draft.stated else ()
     why = list(draft.notes)
     room = MAX_SECTION_LINES - len(why)
+    if len(draft.evidence) <= room:  # nearly every card: all of it fits
+        quoted = [quote(e) for e in draft.evidence if (e.resource, e.system, e.code) not in said]
+        return [*why, *dict.fromkeys(quoted)]
     shown: dict[str, None] = {}
-    quoted: set[tuple[object, ...]] = set()  # the fields of the lines shown
+    fields_shown: set[tuple[object, ...]] = set()  # the fields of the lines shown
     rest: set[tuple[object, ...]] = set()  # and of the others
     for e in draft.evidence:
         if (e.resource, e.system, e.code) in said:
@@ -276,8 +279,8 @@ def _reasons(draft: Draft) -> list[str]:
         fields = (e.display, e.system, e.code, e.date, e.resource)
         if len(shown) < room:
             shown[quote(e)] = None
-            quoted.add(fields)
-        elif fields not in quoted:
+            fields_shown.add(fields)
+        elif fields not in fields_shown:
             rest.add(fields)
     if not rest and room >= 0:
         return [*why, *shown]
