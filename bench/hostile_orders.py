@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/hostile_orders.py [--sizes 2500,5000,10000] [--repeat 3]
                                              [--hooks order-sign,order-select,order-select:1]
-                                             [--shape mix|unique|doses|products] [--no-http]
+                                             [--shape mix|unique|doses|products]
+                                             [--no-http] [--health]
 
 An EHR may send a very long `draftOrders` Bundle (an order set, a pasted medication list, or a
 hostile caller). Each size is a realistic mix of draft MedicationRequests: baclofen, tizanidine
@@ -34,6 +35,10 @@ Two figures per size:
   response size.
 
 Per-order cost (CPU per call / drafts) stays flat from 1x to 4x when the work is linear.
+
+`--health`: then, for each body, a real server (`ms-backpain-cds serve`, one worker, auth off)
+answers it while GET /health is sent one after another until the call returns: the call's
+status and wall time, and the p50 and max of /health.
 """
 
 from __future__ import annotations
@@ -260,6 +265,7 @@ def main() -> int:
     parser.add_argument("--no-http", action="store_true", help="skip the ASGI app's figures")
     parser.add_argument("--shape", choices=SHAPES, default="mix", help="how the drafts differ")
     parser.add_argument("--unique", action="store_true", help="the same as --shape unique")
+    parser.add_argument("--health", action="store_true", help="/health while a server answers")
     args = parser.parse_args()
     shape = "unique" if args.unique else args.shape
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -296,7 +302,33 @@ def main() -> int:
                 f"{cards:>9}{size:>12,}{status or '-':>6}{http_size:>12,}",
                 flush=True,
             )
+        if args.health:
+            health(bodies, Path(data_dir))
     return 0
+
+
+def health(bodies: list[tuple[str, int, str, bytes]], tmpdir: Path) -> None:
+    """/health while a real server (one worker) answers each body."""
+    from bench import procs
+    from bench.hostile_text import health_during
+
+    print("\n/health while the call is answered (server, one worker)")
+    print(
+        f"{'hook':<16}{'drafts':>8}{'status':>8}{'call s':>9}{'/health n':>11}"
+        f"{'p50 ms':>9}{'max ms':>9}"
+    )
+    # its own log level: the start-up line is how it is seen to be ready
+    server = procs.service(1, tmpdir, tmpdir / "served", {"MSCDS_LOG_LEVEL": "INFO"})
+    try:
+        for hook, n, sid, body in bodies:
+            r = health_during(server.base, body, f"/cds-services/{sid}")
+            print(
+                f"{hook:<16}{n:>8}{r['status']:>8}{r['call_s']:>9.3f}{r['health_n']:>11}"
+                f"{r['health_p50_ms']:>9.2f}{r['health_max_ms']:>9.2f}",
+                flush=True,
+            )
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

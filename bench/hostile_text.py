@@ -211,14 +211,14 @@ def answer_cpu(body: bytes, repeat: int) -> tuple[float, str]:
 # ---- (b) /health while a call is answered ------------------------------------------------------
 
 
-def health_during(base: str, body: bytes) -> dict[str, Any]:
-    """Send `body`; meanwhile GET /health one after another until it is answered."""
+def health_during(base: str, body: bytes, path: str = PATH) -> dict[str, Any]:
+    """Send `body` to `path`; meanwhile GET /health one after another until it is answered."""
     result: dict[str, Any] = {}
 
     def call() -> None:
         started = time.perf_counter()
         with httpx.Client(timeout=900) as client:
-            response = client.post(base + PATH, content=body, headers=_JSON)
+            response = client.post(base + path, content=body, headers=_JSON)
         result["status"] = response.status_code
         result["call_s"] = time.perf_counter() - started
 
