@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from mappings.text import PhraseError, PhraseSearch, TextMatcher, compile_phrase
+from mappings.text import NameFinder, PhraseError, PhraseSearch, TextMatcher, compile_phrase
 
 
 def matcher(*phrases: str, unless: tuple[str, ...] = ()) -> TextMatcher:
@@ -134,3 +134,8 @@ def test_a_phrase_search_says_which_phrases():
     assert PhraseSearch(ROUTE_WORDS).found("Ear drops; no patch") == {0, 2}
     with pytest.raises(PhraseError):
         PhraseSearch(["ok", ".. bad"])
+
+
+def test_a_name_finder_says_the_words_its_names_begin_with() -> None:
+    finder = NameFinder(["Oxycodone", "oxycodone hydrochloride", "Tylenol with codeine"])
+    assert sorted(finder.first_words()) == ["oxycodone", "tylenol"]
