@@ -32,8 +32,7 @@ _MAX_QUOTE = 200
 _MAX_LINE = 800
 # Lines of one detail section a card shows: a clinician reads a few, and a chart of thousands of
 # resources must not make a card (or the call that quotes it) grow without end. Real cards show
-# far fewer (the most in bench/identical.py's charts: 5 to do, 3 cautions, 174 reasons on a
-# synthetic chart of 5,000 resources).
+# far fewer (docs/performance.md, figures behind the code).
 MAX_SECTION_LINES = 50
 _UNSAFE = str.maketrans({"<": "‹", ">": "›", "`": "'", "|": "/", "\\": "/"})
 ELLIPSIS = "…"

@@ -83,8 +83,8 @@ def test_the_work_grows_linearly_with_the_medications():
     # from 150 medications on, each card shows as many lines as it can (MAX_SECTION_LINES)
     one, two, four = (work(k * 150) for k in (1, 2, 4))
     assert two > one
-    # a + b * medications: doubling from 2x adds about twice what doubling from 1x added (work
-    # growing with the square of the list adds four times as much)
+    # work linear in the medications adds as much at the second doubling as at the first,
+    # twice over; work growing with the square of the list adds four times as much
     assert four - two <= 2.2 * (two - one), (one, two, four)
 
 
